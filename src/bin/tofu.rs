@@ -1,0 +1,180 @@
+//! `tofu`: the core without Apache. Signs URLs (for apps, scripts and the demo), checks them, and
+//! runs exactly the module's transform pipeline on files (for benchmarks and debugging).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use mod_tofu::config::{
+    parse_secret_file, DEFAULT_MAX_OUTPUT_DIMENSION, DEFAULT_MAX_SOURCE_PIXELS, DEFAULT_QUALITY,
+};
+use mod_tofu::ops::OutputFormat;
+use mod_tofu::signature::{Keys, DEFAULT_SIGNATURE_BYTES};
+use mod_tofu::transform::{self, Job, Limits};
+use mod_tofu::url;
+
+#[derive(Parser)]
+#[command(name = "tofu", version, about = "Sign, verify and render mod_tofu image URLs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the signed URL path of an image: PREFIX/ID/OPS/SIGNATURE[.EXT]
+    Sign {
+        #[command(flatten)]
+        keys: KeyArgs,
+        /// The <Location> the module serves (e.g. /img)
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// The image id, unencoded (e.g. recipes/123); it is percent-encoded canonically
+        id: String,
+        /// The ops segment (e.g. 280x210c-q80)
+        ops: String,
+        /// Output extension: jpg, png or webp (omit for the source's format)
+        ext: Option<String>,
+    },
+    /// Check a URL path (after the prefix) the way the module does; exit 0 when it is valid
+    Verify {
+        #[command(flatten)]
+        keys: KeyArgs,
+        /// The path after the location prefix, e.g. 123/280x210c-q80/<sig>.jpg
+        path: String,
+    },
+    /// Run the module's pipeline on a file: tofu resize IN OPS OUT (format from OUT's extension)
+    Resize {
+        input: PathBuf,
+        /// The ops segment (e.g. 280x210c-q80)
+        ops: String,
+        output: PathBuf,
+        /// Quality when OPS has no q option
+        #[arg(long, default_value_t = DEFAULT_QUALITY)]
+        default_quality: u8,
+        /// TofuMaxSourcePixels
+        #[arg(long, default_value_t = DEFAULT_MAX_SOURCE_PIXELS)]
+        max_source_pixels: u64,
+    },
+}
+
+#[derive(Args)]
+struct KeyArgs {
+    /// An HMAC key (repeatable: the first signs, all verify)
+    #[arg(long = "secret")]
+    secrets: Vec<String>,
+    /// A file with one key per line
+    #[arg(long)]
+    secret_file: Option<PathBuf>,
+    /// Signature length in bytes (TofuSignatureBytes)
+    #[arg(long, default_value_t = DEFAULT_SIGNATURE_BYTES)]
+    signature_bytes: usize,
+}
+
+impl KeyArgs {
+    fn keys(&self) -> Result<Keys, String> {
+        let mut keys: Vec<Vec<u8>> = self.secrets.iter().map(|s| s.as_bytes().to_vec()).collect();
+        if let Some(file) = &self.secret_file {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            keys.extend(parse_secret_file(&text));
+        }
+        if keys.is_empty() || keys.iter().any(Vec::is_empty) {
+            return Err("give at least one non-empty --secret or --secret-file".into());
+        }
+        Ok(Keys::new(keys))
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("tofu: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Sign {
+            keys,
+            prefix,
+            id,
+            ops,
+            ext,
+        } => {
+            let format = ext
+                .as_deref()
+                .map(|e| OutputFormat::from_extension(e).ok_or(format!("unknown extension {e}")))
+                .transpose()?;
+            let raw_id = url::encode_id(&id);
+            // Refuse to sign what the module would refuse to serve.
+            let sig_placeholder = "0".repeat(keys.signature_bytes * 2);
+            url::parse(
+                &format!("{raw_id}/{ops}/{sig_placeholder}"),
+                DEFAULT_MAX_OUTPUT_DIMENSION,
+            )
+            .map_err(|e| e.to_string())?;
+            let signed = url::signed_string(&raw_id, &ops, format);
+            let signature = keys
+                .keys()?
+                .sign(&signed, keys.signature_bytes)
+                .ok_or("no key")?;
+            let ext = format.map(|f| format!(".{}", f.extension())).unwrap_or_default();
+            println!("{}/{raw_id}/{ops}/{signature}{ext}", prefix.trim_end_matches('/'));
+            Ok(())
+        }
+        Command::Verify { keys, path } => {
+            let request = url::parse(path.trim_start_matches('/'), u32::MAX)
+                .map_err(|e| format!("{} {e}", e.status()))?;
+            if keys.keys()?.verify(
+                &request.signed_string(),
+                &request.signature,
+                keys.signature_bytes,
+            ) {
+                println!("ok: id {:?}, signed string {:?}", request.id, request.signed_string());
+                Ok(())
+            } else {
+                Err(format!(
+                    "403 signature does not match (signed string {:?})",
+                    request.signed_string()
+                ))
+            }
+        }
+        Command::Resize {
+            input,
+            ops,
+            output,
+            default_quality,
+            max_source_pixels,
+        } => {
+            let ops = url::parse_ops(&ops, u32::MAX).map_err(|e| e.to_string())?;
+            let format = output
+                .extension()
+                .and_then(|e| e.to_str())
+                .and_then(OutputFormat::from_extension);
+            let source =
+                std::fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
+            let job = Job {
+                ops,
+                format,
+                default_quality,
+            };
+            let encoded = transform::run(&source, &job, &Limits { max_source_pixels })
+                .map_err(|e| format!("{} {e}", e.status()))?;
+            std::fs::write(&output, &encoded.bytes)
+                .map_err(|e| format!("{}: {e}", output.display()))?;
+            eprintln!(
+                "{}x{} {} ({} bytes)",
+                encoded.width,
+                encoded.height,
+                encoded.format.mime_type(),
+                encoded.bytes.len()
+            );
+            Ok(())
+        }
+    }
+}

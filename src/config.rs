@@ -1,0 +1,484 @@
+//! Per-directory configuration: one definition per directive (name, arguments, help, parser),
+//! the raw per-section values, and the child-over-parent merge.
+//!
+//! Like httpd's own modules, a section's config starts "unset" and a merge builds a new value
+//! without touching its inputs. Everything heavy (the storage backend, the key list) sits behind
+//! an `Arc`, so the merge httpd runs on every request is a handful of pointer copies. Parsers run
+//! when httpd reads the config: a bad value fails at startup with Apache's file:line message.
+
+use std::ffi::CStr;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::signature::{Keys, DEFAULT_SIGNATURE_BYTES, MAX_SIGNATURE_BYTES, MIN_SIGNATURE_BYTES};
+use crate::storage::{self, Storage};
+
+/// `TofuMaxSourceBytes` default: 32 MiB.
+pub const DEFAULT_MAX_SOURCE_BYTES: u64 = 32 << 20;
+/// `TofuMaxSourcePixels` default.
+pub const DEFAULT_MAX_SOURCE_PIXELS: u64 = 50_000_000;
+/// `TofuMaxOutputDimension` default.
+pub const DEFAULT_MAX_OUTPUT_DIMENSION: u32 = 4096;
+/// `TofuDefaultQuality` default.
+pub const DEFAULT_QUALITY: u8 = 82;
+/// `TofuCacheControl` default: a signed URL's output never changes, so cache it for a year.
+pub const DEFAULT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+/// `TofuErrorCacheControl` default: 4xx answers are cached briefly, so a fixed original shows up.
+pub const DEFAULT_ERROR_CACHE_CONTROL: &str = "public, max-age=60";
+/// `TofuSourceKey` default.
+pub const DEFAULT_SOURCE_KEY: &str = "{id}";
+/// Largest value `TofuMaxOutputDimension` accepts (JPEG's own limit).
+pub const MAX_OUTPUT_DIMENSION_LIMIT: u32 = 65_500;
+
+/// The values one configuration section set; `None` means "inherit".
+#[derive(Clone, Default)]
+pub struct DirConfig {
+    /// The `<Location>` path this section was created for: the URL prefix of the grammar.
+    pub prefix: Option<Arc<str>>,
+    storage: Option<(Arc<str>, Arc<dyn Storage>)>,
+    source_key: Option<Arc<str>>,
+    keys: Option<Arc<Keys>>,
+    signature_bytes: Option<usize>,
+    max_source_bytes: Option<u64>,
+    max_source_pixels: Option<u64>,
+    max_output_dimension: Option<u32>,
+    default_quality: Option<u8>,
+    cache_control: Option<Arc<str>>,
+    error_cache_control: Option<Arc<str>>,
+}
+
+impl fmt::Debug for DirConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DirConfig")
+            .field("prefix", &self.prefix)
+            .field("storage", &self.storage.as_ref().map(|(url, _)| url))
+            .field("source_key", &self.source_key)
+            .field("keys", &self.keys)
+            .field("signature_bytes", &self.signature_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DirConfig {
+    /// A section's empty config; `path` is the section's argument (`<Location /img>` → `/img`).
+    pub fn new(path: Option<&str>) -> Self {
+        DirConfig {
+            prefix: path.map(|p| Arc::from(p.trim_end_matches('/'))),
+            ..DirConfig::default()
+        }
+    }
+
+    /// The config of a section nested in (or applied after) `parent`: what the child sets wins.
+    pub fn merge(parent: &DirConfig, child: &DirConfig) -> DirConfig {
+        fn pick<T: Clone>(parent: &Option<T>, child: &Option<T>) -> Option<T> {
+            child.as_ref().or(parent.as_ref()).cloned()
+        }
+        DirConfig {
+            prefix: pick(&parent.prefix, &child.prefix),
+            storage: pick(&parent.storage, &child.storage),
+            source_key: pick(&parent.source_key, &child.source_key),
+            keys: pick(&parent.keys, &child.keys),
+            signature_bytes: pick(&parent.signature_bytes, &child.signature_bytes),
+            max_source_bytes: pick(&parent.max_source_bytes, &child.max_source_bytes),
+            max_source_pixels: pick(&parent.max_source_pixels, &child.max_source_pixels),
+            max_output_dimension: pick(&parent.max_output_dimension, &child.max_output_dimension),
+            default_quality: pick(&parent.default_quality, &child.default_quality),
+            cache_control: pick(&parent.cache_control, &child.cache_control),
+            error_cache_control: pick(&parent.error_cache_control, &child.error_cache_control),
+        }
+    }
+
+    /// Why a location served by tofu cannot serve with this config (checked at startup).
+    pub fn check_servable(&self) -> Result<(), String> {
+        let mut missing = Vec::new();
+        if self.storage.is_none() {
+            missing.push("TofuStorage");
+        }
+        if self.keys.as_ref().is_none_or(|k| k.is_empty()) {
+            missing.push("TofuSecret or TofuSecretFile");
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "SetHandler tofu needs {} (secure by default: nothing is served unsigned)",
+                missing.join(" and ")
+            ))
+        }
+    }
+
+    /// The storage backend, if configured.
+    pub fn storage(&self) -> Option<&Arc<dyn Storage>> {
+        self.storage.as_ref().map(|(_, s)| s)
+    }
+
+    /// The `TofuStorage` URL as configured, for log lines.
+    pub fn storage_url(&self) -> Option<&str> {
+        self.storage.as_ref().map(|(url, _)| &**url)
+    }
+
+    /// The storage key of an (already decoded) id: `TofuSourceKey` with `{id}` substituted.
+    pub fn source_key(&self, id: &str) -> String {
+        self.source_key
+            .as_deref()
+            .unwrap_or(DEFAULT_SOURCE_KEY)
+            .replace("{id}", id)
+    }
+
+    /// The verification keys (empty when none is configured).
+    pub fn keys(&self) -> Option<&Keys> {
+        self.keys.as_deref()
+    }
+
+    pub fn signature_bytes(&self) -> usize {
+        self.signature_bytes.unwrap_or(DEFAULT_SIGNATURE_BYTES)
+    }
+
+    pub fn max_source_bytes(&self) -> u64 {
+        self.max_source_bytes.unwrap_or(DEFAULT_MAX_SOURCE_BYTES)
+    }
+
+    pub fn max_source_pixels(&self) -> u64 {
+        self.max_source_pixels.unwrap_or(DEFAULT_MAX_SOURCE_PIXELS)
+    }
+
+    pub fn max_output_dimension(&self) -> u32 {
+        self.max_output_dimension
+            .unwrap_or(DEFAULT_MAX_OUTPUT_DIMENSION)
+    }
+
+    pub fn default_quality(&self) -> u8 {
+        self.default_quality.unwrap_or(DEFAULT_QUALITY)
+    }
+
+    pub fn cache_control(&self) -> &str {
+        self.cache_control.as_deref().unwrap_or(DEFAULT_CACHE_CONTROL)
+    }
+
+    pub fn error_cache_control(&self) -> &str {
+        self.error_cache_control
+            .as_deref()
+            .unwrap_or(DEFAULT_ERROR_CACHE_CONTROL)
+    }
+}
+
+/// How many arguments a directive takes (the adapter maps this to `TAKE1`, `FLAG`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arity {
+    One,
+}
+
+/// One directive: its name, arity, the help Apache prints on a syntax error, and its parser.
+pub struct Directive {
+    pub name: &'static CStr,
+    pub arity: Arity,
+    pub help: &'static CStr,
+    pub set: fn(&mut DirConfig, &str) -> Result<(), String>,
+}
+
+/// Every directive mod_tofu understands, in the order README documents them.
+pub static DIRECTIVES: &[Directive] = &[
+    Directive {
+        name: c"TofuStorage",
+        arity: Arity::One,
+        help: c"where originals live: file:///absolute/path or s3://bucket/prefix",
+        set: set_storage,
+    },
+    Directive {
+        name: c"TofuSourceKey",
+        arity: Arity::One,
+        help: c"storage key template of an original; {id} is replaced by the URL's id",
+        set: set_source_key,
+    },
+    Directive {
+        name: c"TofuSecret",
+        arity: Arity::One,
+        help: c"an HMAC key (repeatable: the first signs, all verify)",
+        set: set_secret,
+    },
+    Directive {
+        name: c"TofuSecretFile",
+        arity: Arity::One,
+        help: c"a file of HMAC keys, one per line (the first signs, all verify)",
+        set: set_secret_file,
+    },
+    Directive {
+        name: c"TofuSignatureBytes",
+        arity: Arity::One,
+        help: c"length of the truncated signature in bytes, 8..32 (default 16)",
+        set: set_signature_bytes,
+    },
+    Directive {
+        name: c"TofuMaxSourceBytes",
+        arity: Arity::One,
+        help: c"largest original accepted, in bytes (K, M, G suffixes allowed; default 32M)",
+        set: set_max_source_bytes,
+    },
+    Directive {
+        name: c"TofuMaxSourcePixels",
+        arity: Arity::One,
+        help: c"largest original accepted, in width x height pixels (default 50000000)",
+        set: set_max_source_pixels,
+    },
+    Directive {
+        name: c"TofuMaxOutputDimension",
+        arity: Arity::One,
+        help: c"largest width or height a URL may ask for (default 4096)",
+        set: set_max_output_dimension,
+    },
+    Directive {
+        name: c"TofuDefaultQuality",
+        arity: Arity::One,
+        help: c"JPEG/WebP quality when the URL has no q option, 1..100 (default 82)",
+        set: set_default_quality,
+    },
+    Directive {
+        name: c"TofuCacheControl",
+        arity: Arity::One,
+        help: c"Cache-Control of successful answers",
+        set: set_cache_control,
+    },
+    Directive {
+        name: c"TofuErrorCacheControl",
+        arity: Arity::One,
+        help: c"Cache-Control of 404 and other 4xx answers (5xx are always no-store)",
+        set: set_error_cache_control,
+    },
+];
+
+fn set_storage(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let backend = storage::open(arg)?;
+    c.storage = Some((Arc::from(arg), backend));
+    Ok(())
+}
+
+fn set_source_key(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    if !arg.contains("{id}") {
+        return Err(format!("{arg:?} does not contain {{id}}"));
+    }
+    c.source_key = Some(Arc::from(arg));
+    Ok(())
+}
+
+/// Appends a key: repeated directives in one section accumulate, in order.
+fn add_keys(c: &mut DirConfig, new: Vec<Vec<u8>>) {
+    let mut all: Vec<Vec<u8>> = Vec::new();
+    if let Some(existing) = &c.keys {
+        all.extend(existing.iter_keys().map(<[u8]>::to_vec));
+    }
+    all.extend(new);
+    c.keys = Some(Arc::new(Keys::new(all)));
+}
+
+fn set_secret(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    if arg.is_empty() {
+        return Err("an empty key would sign nothing".to_string());
+    }
+    add_keys(c, vec![arg.as_bytes().to_vec()]);
+    Ok(())
+}
+
+fn set_secret_file(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(arg).map_err(|e| format!("{arg}: {e}"))?;
+    let keys = parse_secret_file(&text);
+    if keys.is_empty() {
+        return Err(format!("{arg}: no key in the file"));
+    }
+    add_keys(c, keys);
+    Ok(())
+}
+
+/// One key per line; blank lines and a trailing `\r` are ignored. Every other byte is key.
+pub fn parse_secret_file(text: &str) -> Vec<Vec<u8>> {
+    text.lines()
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .map(|l| l.as_bytes().to_vec())
+        .collect()
+}
+
+fn set_signature_bytes(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let n = parse_count(arg, false)?;
+    let range = MIN_SIGNATURE_BYTES as u64..=MAX_SIGNATURE_BYTES as u64;
+    if !range.contains(&n) {
+        return Err(format!("{n} is outside {MIN_SIGNATURE_BYTES}..{MAX_SIGNATURE_BYTES}"));
+    }
+    c.signature_bytes = Some(n as usize);
+    Ok(())
+}
+
+fn set_max_source_bytes(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    c.max_source_bytes = Some(positive(parse_count(arg, true)?)?);
+    Ok(())
+}
+
+fn set_max_source_pixels(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    c.max_source_pixels = Some(positive(parse_count(arg, false)?)?);
+    Ok(())
+}
+
+fn set_max_output_dimension(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let n = positive(parse_count(arg, false)?)?;
+    if n > u64::from(MAX_OUTPUT_DIMENSION_LIMIT) {
+        return Err(format!("{n} is above {MAX_OUTPUT_DIMENSION_LIMIT}"));
+    }
+    c.max_output_dimension = Some(n as u32);
+    Ok(())
+}
+
+fn set_default_quality(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let q = parse_count(arg, false)?;
+    if !(1..=100).contains(&q) {
+        return Err(format!("{q} is outside 1..100"));
+    }
+    c.default_quality = Some(q as u8);
+    Ok(())
+}
+
+fn set_cache_control(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    c.cache_control = Some(header_value(arg)?);
+    Ok(())
+}
+
+fn set_error_cache_control(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    c.error_cache_control = Some(header_value(arg)?);
+    Ok(())
+}
+
+/// A header value must be one line of visible characters (no header injection via config).
+fn header_value(arg: &str) -> Result<Arc<str>, String> {
+    if arg.is_empty() || arg.chars().any(|ch| ch.is_control()) {
+        return Err(format!("{arg:?} is not a valid header value"));
+    }
+    Ok(Arc::from(arg))
+}
+
+fn positive(n: u64) -> Result<u64, String> {
+    if n == 0 {
+        Err("must be at least 1".to_string())
+    } else {
+        Ok(n)
+    }
+}
+
+/// A decimal count, optionally (when `suffixes`) with K, M or G for binary multiples.
+fn parse_count(arg: &str, suffixes: bool) -> Result<u64, String> {
+    let (digits, multiplier) = match arg.as_bytes().last() {
+        Some(b'K' | b'k') if suffixes => (&arg[..arg.len() - 1], 1u64 << 10),
+        Some(b'M' | b'm') if suffixes => (&arg[..arg.len() - 1], 1 << 20),
+        Some(b'G' | b'g') if suffixes => (&arg[..arg.len() - 1], 1 << 30),
+        _ => (arg, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("{arg:?} is not a whole number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(c: &mut DirConfig, name: &str, arg: &str) -> Result<(), String> {
+        let d = DIRECTIVES
+            .iter()
+            .find(|d| d.name.to_str() == Ok(name))
+            .unwrap_or_else(|| panic!("no directive {name}"));
+        (d.set)(c, arg)
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let c = DirConfig::new(Some("/img/"));
+        assert_eq!(c.prefix.as_deref(), Some("/img"));
+        assert_eq!(c.signature_bytes(), 16);
+        assert_eq!(c.max_source_bytes(), 32 * 1024 * 1024);
+        assert_eq!(c.max_source_pixels(), 50_000_000);
+        assert_eq!(c.max_output_dimension(), 4096);
+        assert_eq!(c.default_quality(), 82);
+        assert_eq!(c.cache_control(), "public, max-age=31536000, immutable");
+        assert_eq!(c.error_cache_control(), "public, max-age=60");
+        assert_eq!(c.source_key("a/b"), "a/b");
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        let mut c = DirConfig::default();
+        for (name, arg) in [
+            ("TofuSignatureBytes", "7"),
+            ("TofuSignatureBytes", "33"),
+            ("TofuSignatureBytes", "16x"),
+            ("TofuMaxSourceBytes", "0"),
+            ("TofuMaxSourceBytes", "-1"),
+            ("TofuMaxSourceBytes", "99999999999G"),
+            ("TofuMaxSourcePixels", "10M"),
+            ("TofuMaxOutputDimension", "70000"),
+            ("TofuDefaultQuality", "0"),
+            ("TofuDefaultQuality", "101"),
+            ("TofuSourceKey", "originals/id.jpg"),
+            ("TofuSecret", ""),
+            ("TofuSecretFile", "/nonexistent/tofu/keys"),
+            ("TofuStorage", "ftp://x"),
+            ("TofuStorage", "file:///nonexistent/tofu"),
+            ("TofuCacheControl", "public\r\nSet-Cookie: x=1"),
+        ] {
+            let err = set(&mut c, name, arg).expect_err(&format!("{name} {arg}"));
+            assert!(!err.is_empty());
+        }
+    }
+
+    #[test]
+    fn good_values_are_kept() {
+        let mut c = DirConfig::default();
+        set(&mut c, "TofuMaxSourceBytes", "8M").unwrap();
+        set(&mut c, "TofuSignatureBytes", "8").unwrap();
+        set(&mut c, "TofuSourceKey", "originals/{id}.jpg").unwrap();
+        set(&mut c, "TofuStorage", "file:///").unwrap();
+        assert_eq!(c.max_source_bytes(), 8 << 20);
+        assert_eq!(c.signature_bytes(), 8);
+        assert_eq!(c.source_key("12/3"), "originals/12/3.jpg");
+        assert_eq!(c.storage_url(), Some("file:///"));
+    }
+
+    #[test]
+    fn secrets_accumulate_in_order_within_a_section() {
+        let mut c = DirConfig::default();
+        set(&mut c, "TofuSecret", "first").unwrap();
+        set(&mut c, "TofuSecret", "second").unwrap();
+        let keys = c.keys().unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(
+            keys.sign("a/1x", 16),
+            Some(crate::signature::sign(b"first", "a/1x", 16))
+        );
+        assert_eq!(
+            parse_secret_file("k1\r\n\nk 2\n"),
+            vec![b"k1".to_vec(), b"k 2".to_vec()]
+        );
+    }
+
+    #[test]
+    fn merge_is_child_over_parent_and_leaves_inputs_alone() {
+        let mut parent = DirConfig::new(None);
+        set(&mut parent, "TofuSecret", "parent").unwrap();
+        set(&mut parent, "TofuDefaultQuality", "70").unwrap();
+        set(&mut parent, "TofuStorage", "file:///").unwrap();
+        let mut child = DirConfig::new(Some("/img"));
+        set(&mut child, "TofuDefaultQuality", "90").unwrap();
+        let merged = DirConfig::merge(&parent, &child);
+        assert_eq!(merged.default_quality(), 90);
+        assert_eq!(merged.prefix.as_deref(), Some("/img"));
+        assert!(merged.keys().is_some());
+        assert!(merged.check_servable().is_ok());
+        assert_eq!(parent.default_quality(), 70);
+        assert!(child.keys().is_none());
+        assert!(child.check_servable().is_err());
+    }
+
+    #[test]
+    fn a_location_without_storage_or_key_is_not_servable() {
+        let err = DirConfig::new(Some("/img")).check_servable().unwrap_err();
+        assert!(err.contains("TofuStorage") && err.contains("TofuSecret"), "{err}");
+    }
+}

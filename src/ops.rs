@@ -1,0 +1,130 @@
+//! What a URL asks to be done to an image: the value the URL parser produces and the transform
+//! consumes. Kept apart from both so that neither depends on the other.
+
+/// Output encodings mod_tofu writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutputFormat {
+    Jpeg,
+    Png,
+    WebP,
+}
+
+impl OutputFormat {
+    /// The URL extension that selects this format (`jpg`, `png`, `webp`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "jpg",
+            OutputFormat::Png => "png",
+            OutputFormat::WebP => "webp",
+        }
+    }
+
+    /// The Content-Type of a response in this format.
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            OutputFormat::Jpeg => "image/jpeg",
+            OutputFormat::Png => "image/png",
+            OutputFormat::WebP => "image/webp",
+        }
+    }
+
+    /// The format an extension names; only the three canonical spellings exist.
+    pub fn from_extension(ext: &str) -> Option<Self> {
+        match ext {
+            "jpg" => Some(OutputFormat::Jpeg),
+            "png" => Some(OutputFormat::Png),
+            "webp" => Some(OutputFormat::WebP),
+            _ => None,
+        }
+    }
+}
+
+/// Crop anchor for fill ("c") sizes; `Centre` is the default and has no URL spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Gravity {
+    #[default]
+    Centre,
+    North,
+    South,
+    East,
+    West,
+    NorthEast,
+    NorthWest,
+    SouthEast,
+    SouthWest,
+}
+
+impl Gravity {
+    /// The URL spelling after `g` (`n`, `se`, …); `None` for the default centre.
+    pub fn code(self) -> Option<&'static str> {
+        Some(match self {
+            Gravity::Centre => return None,
+            Gravity::North => "n",
+            Gravity::South => "s",
+            Gravity::East => "e",
+            Gravity::West => "w",
+            Gravity::NorthEast => "ne",
+            Gravity::NorthWest => "nw",
+            Gravity::SouthEast => "se",
+            Gravity::SouthWest => "sw",
+        })
+    }
+
+    /// Parses a URL spelling; the centre has none (it is the default), so `c` is not accepted.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "n" => Gravity::North,
+            "s" => Gravity::South,
+            "e" => Gravity::East,
+            "w" => Gravity::West,
+            "ne" => Gravity::NorthEast,
+            "nw" => Gravity::NorthWest,
+            "se" => Gravity::SouthEast,
+            "sw" => Gravity::SouthWest,
+            _ => return None,
+        })
+    }
+
+    /// Where the crop window sits along each axis, as a fraction of the slack: 0 = left/top,
+    /// 0.5 = centre, 1 = right/bottom.
+    pub fn anchor(self) -> (f64, f64) {
+        match self {
+            Gravity::Centre => (0.5, 0.5),
+            Gravity::North => (0.5, 0.0),
+            Gravity::South => (0.5, 1.0),
+            Gravity::East => (1.0, 0.5),
+            Gravity::West => (0.0, 0.5),
+            Gravity::NorthEast => (1.0, 0.0),
+            Gravity::NorthWest => (0.0, 0.0),
+            Gravity::SouthEast => (1.0, 1.0),
+            Gravity::SouthWest => (0.0, 1.0),
+        }
+    }
+}
+
+/// A rectangle of the (EXIF-oriented) source, in pixels: the `r<x>,<y>,<w>,<h>` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Region {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The size box: at least one side is given; `fill` (the `c` flag) covers the box and crops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Size {
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub fill: bool,
+}
+
+/// Everything the ops segment of a URL says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ops {
+    pub size: Size,
+    /// JPEG/WebP quality 1..=100; `None` means the configured default.
+    pub quality: Option<u8>,
+    pub region: Option<Region>,
+    pub gravity: Gravity,
+}

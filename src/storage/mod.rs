@@ -1,0 +1,141 @@
+//! Where originals live. A narrow interface — get an object's bytes and validators by key — that
+//! every backend implements, so the handler never knows whether it reads NFS or S3.
+
+mod file;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+pub use file::FileStorage;
+
+use crate::error::TofuError;
+
+/// What identifies a version of an original, for ETag/Last-Modified and conditional requests.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Validators {
+    /// Size in bytes.
+    pub size: u64,
+    /// Last modification time, when the backend knows it.
+    pub modified: Option<SystemTime>,
+    /// A backend-specific version tag: `inode-mtime_ns-size` for files, the ETag for S3.
+    pub version: String,
+}
+
+/// An original: its bytes and what identifies this version of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub bytes: Vec<u8>,
+    pub validators: Validators,
+}
+
+/// Why a fetch failed, in terms the status table understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StorageError {
+    /// No object under that key (404).
+    #[error("{0}: not found")]
+    NotFound(String),
+    /// The key is not one this backend will look up (absolute, `..`, escapes the root): 404.
+    #[error("{0}: key refused")]
+    KeyRefused(String),
+    /// The object is larger than TofuMaxSourceBytes (422).
+    #[error("{key}: {size} bytes, above the limit of {limit}")]
+    TooLarge { key: String, size: u64, limit: u64 },
+    /// The backend failed (I/O error, unreachable, 5xx): 502.
+    #[error("{0}")]
+    Failed(String),
+    /// The backend did not answer in time: 504.
+    #[error("{0}")]
+    Timeout(String),
+}
+
+impl From<StorageError> for TofuError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound(_) | StorageError::KeyRefused(_) => {
+                TofuError::SourceNotFound(e.to_string())
+            }
+            StorageError::TooLarge { size, limit, .. } => TofuError::Unprocessable(format!(
+                "source is {size} bytes, above the limit of {limit}"
+            )),
+            StorageError::Failed(m) => TofuError::StorageFailed(m),
+            StorageError::Timeout(m) => TofuError::StorageTimeout(m),
+        }
+    }
+}
+
+/// A place originals are read from. Implementations are shared by every thread of a child.
+pub trait Storage: Send + Sync + fmt::Debug {
+    /// The object under `key`, refusing (without reading it whole) one above `max_bytes`.
+    fn get(&self, key: &str, max_bytes: u64) -> Result<Object, StorageError>;
+}
+
+/// Opens the backend a `TofuStorage` URL names. Fails (at startup) on an unknown scheme or a
+/// root that does not exist.
+pub fn open(url: &str) -> Result<Arc<dyn Storage>, String> {
+    if let Some(path) = url.strip_prefix("file://") {
+        return Ok(Arc::new(FileStorage::open(path)?));
+    }
+    if url.starts_with("s3://") {
+        return Err(format!("{url}: s3:// storage is not available in this build yet"));
+    }
+    Err(format!(
+        "{url}: unknown storage URL (expected file:///absolute/path or s3://bucket/prefix)"
+    ))
+}
+
+/// Splits a key into its `/`-separated parts, refusing anything that could name a parent or the
+/// filesystem root. Shared by backends so that every one applies the same confinement rules.
+pub fn key_segments(key: &str) -> Result<Vec<&str>, StorageError> {
+    let refused = || StorageError::KeyRefused(key.to_string());
+    if key.is_empty() || key.starts_with('/') || key.contains('\0') {
+        return Err(refused());
+    }
+    let segments: Vec<&str> = key.split('/').collect();
+    if segments
+        .iter()
+        .any(|s| s.is_empty() || *s == "." || *s == "..")
+    {
+        return Err(refused());
+    }
+    Ok(segments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_could_escape_are_refused() {
+        for key in ["", "/etc/passwd", "a/../b", "..", "a/./b", "a//b", "a/", "a\0b"] {
+            assert!(
+                matches!(key_segments(key), Err(StorageError::KeyRefused(_))),
+                "{key:?}"
+            );
+        }
+        assert_eq!(key_segments("a/b.jpg").unwrap(), vec!["a", "b.jpg"]);
+        assert_eq!(key_segments("..a/b..").unwrap(), vec!["..a", "b.."]);
+    }
+
+    #[test]
+    fn storage_errors_map_to_the_status_table() {
+        let status = |e: StorageError| TofuError::from(e).status();
+        assert_eq!(status(StorageError::NotFound("k".into())), 404);
+        assert_eq!(status(StorageError::KeyRefused("k".into())), 404);
+        let big = StorageError::TooLarge {
+            key: "k".into(),
+            size: 10,
+            limit: 5,
+        };
+        assert_eq!(status(big), 422);
+        assert_eq!(status(StorageError::Failed("x".into())), 502);
+        assert_eq!(status(StorageError::Timeout("x".into())), 504);
+    }
+
+    #[test]
+    fn unknown_schemes_fail_at_startup() {
+        assert!(open("http://example/x").is_err());
+        assert!(open("/srv/images").is_err());
+        assert!(open("file:///nonexistent/tofu-root").is_err());
+    }
+}

@@ -1,0 +1,439 @@
+//! The URL grammar of DESIGN.md: `id "/" ops "/" signature [ "." ext ]`, canonical form only.
+//!
+//! Canonical means one image has exactly one URL (one CDN cache key): numbers without leading
+//! zeros, options at most once and in the order q, r, g, gravity only with a fill size, the
+//! signature in lowercase hex, and id segments percent-encoded exactly as [`encode_id_segment`]
+//! does. Anything else is a [`TofuError::NoRoute`] (404). Values that match the grammar but are out
+//! of range are [`TofuError::OutOfRange`] (400).
+//!
+//! Percent-decoding is defined once, here: the signed string is the id and ops *as the client
+//! sent them* (still encoded), and the storage key is built from the decoded id.
+
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::error::TofuError;
+use crate::ops::{Gravity, Ops, OutputFormat, Region, Size};
+
+/// Bytes that stay literal in an id segment: RFC 3986 `pchar` minus `%` (unreserved, sub-delims,
+/// `:` and `@`). Every other byte is written `%XX` with uppercase hex.
+const ID_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
+/// Longest id segment accepted (bytes, as sent); longer ones are no route. Keeps keys sane and
+/// below filesystem name limits.
+pub const MAX_SEGMENT_LEN: usize = 255;
+
+/// Numbers in the grammar longer than this many digits are out of range (avoids overflow).
+const MAX_DIGITS: usize = 9;
+
+/// A parsed, canonical image URL (the part after the `<Location>` prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRequest {
+    /// The id as sent (still percent-encoded), as it enters the signed string.
+    pub raw_id: String,
+    /// The decoded id, from which the storage key is built.
+    pub id: String,
+    /// The ops segment exactly as sent.
+    pub raw_ops: String,
+    pub ops: Ops,
+    /// Output format from the extension, if any.
+    pub format: Option<OutputFormat>,
+    /// The signature segment (lowercase hex), not yet verified.
+    pub signature: String,
+}
+
+impl ImageRequest {
+    /// The string the HMAC covers: `id "/" ops` plus `"." ext` when the URL has one.
+    pub fn signed_string(&self) -> String {
+        signed_string(&self.raw_id, &self.raw_ops, self.format)
+    }
+}
+
+/// The string the HMAC covers for an encoded id, an ops segment and an optional extension.
+pub fn signed_string(raw_id: &str, raw_ops: &str, format: Option<OutputFormat>) -> String {
+    match format {
+        Some(f) => format!("{raw_id}/{raw_ops}.{}", f.extension()),
+        None => format!("{raw_id}/{raw_ops}"),
+    }
+}
+
+/// Percent-encodes one id segment canonically (what `tofu sign` and signing apps must do).
+pub fn encode_id_segment(segment: &str) -> String {
+    utf8_percent_encode(segment, ID_ESCAPED).to_string()
+}
+
+/// Percent-encodes a whole id (segments joined by `/`) canonically.
+pub fn encode_id(id: &str) -> String {
+    id.split('/')
+        .map(encode_id_segment)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Parses the path after the location prefix and its slash (`123/280x210c-q80/<sig>.jpg`).
+/// `max_dimension` is TofuMaxOutputDimension: a larger width or height is out of range.
+pub fn parse(path: &str, max_dimension: u32) -> Result<ImageRequest, TofuError> {
+    let no_route = |why: &str| TofuError::NoRoute(why.to_string());
+    let mut segments: Vec<&str> = path.split('/').collect();
+    if segments.len() < 3 {
+        return Err(no_route("expected <id>/<ops>/<signature>"));
+    }
+    let last = segments.pop().unwrap_or_default();
+    let raw_ops = segments.pop().unwrap_or_default();
+    let (signature, format) = parse_signature_segment(last)?;
+    let mut decoded = Vec::with_capacity(segments.len());
+    for segment in &segments {
+        decoded.push(decode_id_segment(segment)?);
+    }
+    let ops = parse_ops(raw_ops, max_dimension)?;
+    Ok(ImageRequest {
+        raw_id: segments.join("/"),
+        id: decoded.join("/"),
+        raw_ops: raw_ops.to_string(),
+        ops,
+        format,
+        signature: signature.to_string(),
+    })
+}
+
+/// Splits `<hex>[.<ext>]`. An empty signature is allowed here (it is then "missing": 403);
+/// anything but lowercase hex is not canonical.
+fn parse_signature_segment(segment: &str) -> Result<(&str, Option<OutputFormat>), TofuError> {
+    let (signature, format) = match segment.split_once('.') {
+        Some((sig, ext)) => {
+            let format = OutputFormat::from_extension(ext)
+                .ok_or_else(|| TofuError::NoRoute(format!("unknown extension {ext:?}")))?;
+            (sig, Some(format))
+        }
+        None => (segment, None),
+    };
+    if !signature
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(TofuError::NoRoute(
+            "signature is not lowercase hex".to_string(),
+        ));
+    }
+    Ok((signature, format))
+}
+
+/// Decodes one id segment, refusing what could escape a storage root or has two spellings.
+fn decode_id_segment(segment: &str) -> Result<String, TofuError> {
+    let no_route = |why: String| Err(TofuError::NoRoute(why));
+    if segment.is_empty() || segment == "." || segment == ".." {
+        return no_route(format!("id segment {segment:?} is not allowed"));
+    }
+    if segment.len() > MAX_SEGMENT_LEN {
+        return no_route(format!("id segment longer than {MAX_SEGMENT_LEN} bytes"));
+    }
+    let decoded = match percent_decode_str(segment).decode_utf8() {
+        Ok(d) => d.into_owned(),
+        Err(_) => return no_route("id segment is not UTF-8".to_string()),
+    };
+    if encode_id_segment(&decoded) != segment {
+        return no_route(format!("id segment {segment:?} is not canonically encoded"));
+    }
+    if decoded.contains(['/', '\0']) || decoded == "." || decoded == ".." {
+        return no_route(format!("id segment {segment:?} decodes to a forbidden name"));
+    }
+    Ok(decoded)
+}
+
+/// Parses `size *( "-" option )`.
+pub fn parse_ops(text: &str, max_dimension: u32) -> Result<Ops, TofuError> {
+    let mut parts = text.split('-');
+    let size = parse_size(parts.next().unwrap_or_default(), max_dimension)?;
+    let mut ops = Ops {
+        size,
+        quality: None,
+        region: None,
+        gravity: Gravity::Centre,
+    };
+    // Each option's rank in the canonical order; a rank may only increase.
+    let mut last_rank = 0;
+    for option in parts {
+        let (rank, rest) = match option.as_bytes().first() {
+            Some(b'q') => (1, &option[1..]),
+            Some(b'r') => (2, &option[1..]),
+            Some(b'g') => (3, &option[1..]),
+            _ => {
+                return Err(TofuError::NoRoute(format!("unknown option {option:?}")));
+            }
+        };
+        if rank <= last_rank {
+            return Err(TofuError::NoRoute(
+                "options must appear once each, in the order q, r, g".to_string(),
+            ));
+        }
+        last_rank = rank;
+        match rank {
+            1 => {
+                let q = parse_number(rest)?;
+                if !(1..=100).contains(&q) {
+                    return Err(TofuError::OutOfRange(format!(
+                        "quality {q} is outside 1..100"
+                    )));
+                }
+                ops.quality = Some(q as u8);
+            }
+            2 => ops.region = Some(parse_region(rest)?),
+            _ => {
+                ops.gravity = Gravity::from_code(rest)
+                    .ok_or_else(|| TofuError::NoRoute(format!("unknown gravity {rest:?}")))?;
+                if !ops.size.fill {
+                    return Err(TofuError::NoRoute(
+                        "gravity is only meaningful with a fill (c) size".to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(ops)
+}
+
+/// Parses `[width] "x" [height] ["c"]`.
+fn parse_size(text: &str, max_dimension: u32) -> Result<Size, TofuError> {
+    let (body, fill) = match text.strip_suffix('c') {
+        Some(body) => (body, true),
+        None => (text, false),
+    };
+    let (w, h) = body
+        .split_once('x')
+        .ok_or_else(|| TofuError::NoRoute(format!("size {text:?} has no 'x'")))?;
+    let side = |digits: &str, name: &str| -> Result<Option<u32>, TofuError> {
+        if digits.is_empty() {
+            return Ok(None);
+        }
+        let value = parse_number(digits)?;
+        if value == 0 || value > u64::from(max_dimension) {
+            return Err(TofuError::OutOfRange(format!(
+                "{name} {value} is outside 1..{max_dimension}"
+            )));
+        }
+        Ok(Some(value as u32))
+    };
+    let width = side(w, "width")?;
+    let height = side(h, "height")?;
+    match (width, height, fill) {
+        (None, None, _) => Err(TofuError::NoRoute(
+            "size needs a width or a height".to_string(),
+        )),
+        (Some(_), Some(_), _) | (_, _, false) => Ok(Size {
+            width,
+            height,
+            fill,
+        }),
+        _ => Err(TofuError::NoRoute(
+            "a fill (c) size needs both width and height".to_string(),
+        )),
+    }
+}
+
+/// Parses `x "," y "," w "," h`.
+fn parse_region(text: &str) -> Result<Region, TofuError> {
+    let fields: Vec<&str> = text.split(',').collect();
+    let [x, y, w, h] = fields[..] else {
+        return Err(TofuError::NoRoute(
+            "region needs x,y,w,h".to_string(),
+        ));
+    };
+    let (x, y, w, h) = (
+        parse_number(x)?,
+        parse_number(y)?,
+        parse_number(w)?,
+        parse_number(h)?,
+    );
+    if w == 0 || h == 0 {
+        return Err(TofuError::OutOfRange(
+            "region width and height must be at least 1".to_string(),
+        ));
+    }
+    let fits = |v: u64| u32::try_from(v).ok();
+    match (fits(x), fits(y), fits(w), fits(h)) {
+        (Some(x), Some(y), Some(width), Some(height)) => Ok(Region {
+            x,
+            y,
+            width,
+            height,
+        }),
+        _ => Err(TofuError::OutOfRange("region is too large".to_string())),
+    }
+}
+
+/// A canonical decimal number: digits only, no leading zero (except "0" itself). Too many digits
+/// is a range error, not a grammar error: the grammar matched.
+fn parse_number(digits: &str) -> Result<u64, TofuError> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(TofuError::NoRoute(format!("{digits:?} is not a number")));
+    }
+    if digits.len() > 1 && digits.starts_with('0') {
+        return Err(TofuError::NoRoute(format!(
+            "{digits:?} has a leading zero"
+        )));
+    }
+    if digits.len() > MAX_DIGITS {
+        return Err(TofuError::OutOfRange(format!("{digits} is too large")));
+    }
+    digits
+        .parse()
+        .map_err(|_| TofuError::NoRoute(format!("{digits:?} is not a number")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIG: &str = "0123456789abcdef0123456789abcdef";
+
+    fn ok(path: &str) -> ImageRequest {
+        parse(path, 4096).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn status(path: &str) -> u16 {
+        parse(path, 4096).map(|_| 200).unwrap_or_else(|e| e.status())
+    }
+
+    #[test]
+    fn parses_the_design_examples() {
+        let r = ok(&format!("recipes/123/280x210c-q80/{SIG}.jpg"));
+        assert_eq!(r.id, "recipes/123");
+        assert_eq!(r.signed_string(), "recipes/123/280x210c-q80.jpg");
+        assert_eq!(r.format, Some(OutputFormat::Jpeg));
+        assert_eq!(
+            r.ops.size,
+            Size {
+                width: Some(280),
+                height: Some(210),
+                fill: true
+            }
+        );
+        assert_eq!(r.ops.quality, Some(80));
+
+        let r = ok(&format!("123/280x/{SIG}"));
+        assert_eq!(r.ops.size.height, None);
+        assert_eq!(r.format, None);
+        assert_eq!(r.signed_string(), "123/280x");
+
+        let r = ok(&format!("123/x210/{SIG}.webp"));
+        assert_eq!(r.ops.size.width, None);
+
+        let r = ok(&format!("123/280x210c-q80-gn/{SIG}.png"));
+        assert_eq!(r.ops.gravity, Gravity::North);
+
+        let r = ok(&format!("123/800x600-r100,50,1600,1200/{SIG}"));
+        assert_eq!(
+            r.ops.region,
+            Some(Region {
+                x: 100,
+                y: 50,
+                width: 1600,
+                height: 1200
+            })
+        );
+        let r = ok(&format!("a/b/c/280x210c-q1-r0,0,1,1-gse/{SIG}"));
+        assert_eq!(r.id, "a/b/c");
+        assert_eq!(r.ops.gravity, Gravity::SouthEast);
+    }
+
+    #[test]
+    fn non_canonical_paths_have_no_route() {
+        for path in [
+            format!("123/0280x210/{SIG}"),
+            format!("123/280x0210/{SIG}"),
+            format!("123/280x210-q080/{SIG}"),
+            format!("123/280x210-r1,2,3/{SIG}"),
+            format!("123/280x210c-gn-q80/{SIG}"),
+            format!("123/280x210-q80-q80/{SIG}"),
+            format!("123/280x210-gn/{SIG}"),
+            format!("123/280xc/{SIG}"),
+            format!("123/x/{SIG}"),
+            format!("123/280x210c-gc/{SIG}"),
+            format!("123/280x210-z1/{SIG}"),
+            format!("123/280x210-/{SIG}"),
+            format!("123/280X210/{SIG}"),
+            format!("123/280x210/{SIG}.jpeg"),
+            format!("123/280x210/{SIG}.JPG"),
+            format!("123/280x210/{}", SIG.to_uppercase()),
+            format!("123/280x210/{SIG}.jpg.jpg"),
+            format!("123/+280x210/{SIG}"),
+            format!("../280x210/{SIG}"),
+            format!("a/./b/280x210/{SIG}"),
+            format!("a//b/280x210/{SIG}"),
+            format!("/a/280x210/{SIG}"),
+            format!("%61bc/280x210/{SIG}"),
+            format!("a%2fb/280x210/{SIG}"),
+            format!("a%2Fb/280x210/{SIG}"),
+            format!("%2E%2E/280x210/{SIG}"),
+            format!("a%00/280x210/{SIG}"),
+            format!("a%zz/280x210/{SIG}"),
+            format!("a%ff/280x210/{SIG}"),
+            format!("a b/280x210/{SIG}"),
+            format!("{}/280x210/{SIG}", "a".repeat(256)),
+            "280x210/sig".to_string(),
+            String::new(),
+        ] {
+            assert_eq!(status(&path), 404, "{path}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_values_are_400() {
+        for path in [
+            format!("123/0x210/{SIG}"),
+            format!("123/280x0/{SIG}"),
+            format!("123/4097x/{SIG}"),
+            format!("123/x4097/{SIG}"),
+            format!("123/280x210-q0/{SIG}"),
+            format!("123/280x210-q101/{SIG}"),
+            format!("123/280x210-q1234567890/{SIG}"),
+            format!("123/280x210-r0,0,0,10/{SIG}"),
+            format!("123/99999999999x/{SIG}"),
+        ] {
+            assert_eq!(status(&path), 400, "{path}");
+        }
+        assert_eq!(status(&format!("123/4096x4096/{SIG}")), 200);
+    }
+
+    #[test]
+    fn ids_are_decoded_once_and_signed_as_sent() {
+        let r = ok(&format!("basn%23weird/caf%C3%A9/100x/{SIG}.png"));
+        assert_eq!(r.id, "basn#weird/café");
+        assert_eq!(r.raw_id, "basn%23weird/caf%C3%A9");
+        assert_eq!(r.signed_string(), "basn%23weird/caf%C3%A9/100x.png");
+        assert_eq!(encode_id("basn#weird/café"), "basn%23weird/caf%C3%A9");
+        let r = ok(&format!("a-b_c.d~e!$&'()*+,;=:@/100x/{SIG}"));
+        assert_eq!(r.id, "a-b_c.d~e!$&'()*+,;=:@");
+    }
+
+    #[test]
+    fn an_empty_signature_parses_so_it_can_be_refused_with_403() {
+        let r = ok("123/280x210/.jpg");
+        assert_eq!(r.signature, "");
+    }
+
+    #[test]
+    fn encoding_round_trips_every_byte() {
+        for c in (1u8..128).map(char::from).filter(|c| !matches!(c, '/' | '.')) {
+            let segment = format!("x{c}y");
+            let encoded = encode_id_segment(&segment);
+            assert_eq!(decode_id_segment(&encoded).unwrap(), segment);
+        }
+    }
+}

@@ -177,7 +177,7 @@ pub struct Directive {
 }
 
 /// Every directive mod_tofu understands, in the order README documents them.
-pub static DIRECTIVES: &[Directive] = &[
+pub const DIRECTIVES: &[Directive] = &[
     Directive {
         name: c"TofuStorage",
         arity: Arity::One,

@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 
 pub mod config;
+pub mod config_tree;
 pub mod error;
 pub mod handler;
 pub mod ops;

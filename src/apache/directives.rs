@@ -1,0 +1,136 @@
+//! Per-directory config objects and the directive table, as httpd's own modules do it:
+//! create/merge build a fresh [`DirConfig`] in the pool httpd passes, and one `TAKE1`
+//! trampoline dispatches every directive to its parser in `crate::config`.
+
+use std::ffi::{c_void, CStr};
+use std::os::raw::c_char;
+use std::ptr;
+
+use super::ffi;
+use super::pool::Pool;
+use crate::config::{Arity, DirConfig, DIRECTIVES};
+
+const COMMAND_COUNT: usize = DIRECTIVES.len() + 1;
+
+/// The NULL-terminated `command_rec` table. Raw pointers are not `Sync`; the table is immutable
+/// and only read by httpd, so sharing it is sound.
+#[repr(transparent)]
+pub struct CommandTable([ffi::command_rec; COMMAND_COUNT]);
+
+// SAFETY: never written after construction; httpd only reads it.
+unsafe impl Sync for CommandTable {}
+
+impl CommandTable {
+    pub const fn as_ptr(&self) -> *const ffi::command_rec {
+        self.0.as_ptr()
+    }
+}
+
+/// One entry per `crate::config::DIRECTIVES`, its index in `cmd_data`. Allowed in the server
+/// config, `<VirtualHost>`, `<Location>` and `<Directory>`, never in `.htaccess` (keys and storage
+/// are the operator's, not a content author's).
+pub static COMMANDS: CommandTable = CommandTable(build_commands());
+
+const fn build_commands() -> [ffi::command_rec; COMMAND_COUNT] {
+    // SAFETY: an all-zero command_rec is the table terminator httpd expects.
+    let mut table: [ffi::command_rec; COMMAND_COUNT] = unsafe { std::mem::zeroed() };
+    let mut i = 0;
+    while i < DIRECTIVES.len() {
+        let d = &DIRECTIVES[i];
+        let (func, how) = match d.arity {
+            Arity::One => (
+                ffi::cmd_func {
+                    take1: Some(take1),
+                },
+                ffi::cmd_how_TAKE1,
+            ),
+        };
+        table[i] = ffi::command_rec {
+            name: d.name.as_ptr(),
+            func,
+            cmd_data: ptr::without_provenance_mut(i),
+            req_override: (ffi::RSRC_CONF | ffi::ACCESS_CONF) as _,
+            args_how: how,
+            errmsg: d.help.as_ptr(),
+        };
+        i += 1;
+    }
+    table
+}
+
+/// `create_dir_config`: an empty config for a section; `dir` is the section's path.
+pub unsafe extern "C" fn create_dir_config(p: *mut ffi::apr_pool_t, dir: *mut c_char) -> *mut c_void {
+    super::guard(
+        |_| ptr::null_mut(),
+        || {
+            // SAFETY: httpd passes its live config pool and a NUL-terminated path or NULL.
+            let pool = unsafe { Pool::from_raw(p) }.expect("no pool");
+            let path = if dir.is_null() {
+                None
+            } else {
+                unsafe { CStr::from_ptr(dir) }.to_str().ok()
+            };
+            pool.place(DirConfig::new(path)) as *mut c_void
+        },
+    )
+}
+
+/// `merge_dir_config`: a new config, child over parent, inputs untouched. Runs per request, so
+/// it only clones `Arc`s.
+pub unsafe extern "C" fn merge_dir_config(
+    p: *mut ffi::apr_pool_t,
+    base: *mut c_void,
+    add: *mut c_void,
+) -> *mut c_void {
+    super::guard(
+        |_| add,
+        || {
+            // SAFETY: both are `DirConfig`s placed by create/merge_dir_config, or null.
+            let (parent, child) = unsafe {
+                (
+                    (base as *const DirConfig).as_ref(),
+                    (add as *const DirConfig).as_ref(),
+                )
+            };
+            let merged = match (parent, child) {
+                (Some(parent), Some(child)) => DirConfig::merge(parent, child),
+                (None, Some(only)) | (Some(only), None) => only.clone(),
+                (None, None) => DirConfig::default(),
+            };
+            let pool = unsafe { Pool::from_raw(p) }.expect("no pool");
+            pool.place(merged) as *mut c_void
+        },
+    )
+}
+
+/// Every `TAKE1` directive: `cmd->info` holds its index in `DIRECTIVES`. An error string makes
+/// httpd stop with "Syntax error on line N of FILE: …".
+unsafe extern "C" fn take1(
+    cmd: *mut ffi::cmd_parms,
+    mconfig: *mut c_void,
+    arg: *const c_char,
+) -> *const c_char {
+    // SAFETY: httpd passes a live cmd_parms and our section's config.
+    let pool = unsafe { Pool::from_raw((*cmd).pool) };
+    let Some(pool) = pool else {
+        return c"mod_tofu: no pool".as_ptr();
+    };
+    let result = super::guard(
+        |panic| Err(format!("internal error: {panic}")),
+        || {
+            let index = unsafe { (*cmd).info } as usize;
+            let directive = DIRECTIVES.get(index).ok_or("unknown directive".to_string())?;
+            let config = unsafe { (mconfig as *mut DirConfig).as_mut() }.ok_or("no config".to_string())?;
+            let arg = unsafe { CStr::from_ptr(arg) }
+                .to_str()
+                .map_err(|_| "argument is not UTF-8".to_string())?;
+            (directive.set)(config, arg).map_err(|e| {
+                format!("{}: {e}", directive.name.to_str().unwrap_or("Tofu"))
+            })
+        },
+    );
+    match result {
+        Ok(()) => ptr::null(),
+        Err(message) => pool.strdup(&message),
+    }
+}

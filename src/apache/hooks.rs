@@ -1,0 +1,174 @@
+//! The hooks httpd calls: startup checks, the version line, child init and the handler.
+
+use std::ffi::CStr;
+use std::os::raw::{c_char, c_int};
+
+use super::ffi;
+use super::log;
+use super::module::module_index;
+use super::request::{HeaderTable, Request};
+use crate::config::DirConfig;
+use crate::config_tree::{self, Node};
+use crate::error::TofuError;
+use crate::handler::{self, Reply, RequestInfo};
+
+const OK: c_int = ffi::OK as c_int;
+const DECLINED: c_int = ffi::DECLINED as c_int;
+const SERVER_ERROR: c_int = ffi::HTTP_INTERNAL_SERVER_ERROR as c_int;
+
+/// `check_config`: runs at every start and for `apachectl -t`. Fails the start when a place
+/// serving `SetHandler tofu` has no storage or no key.
+pub unsafe extern "C" fn check_config(
+    _pconf: *mut ffi::apr_pool_t,
+    _plog: *mut ffi::apr_pool_t,
+    _ptemp: *mut ffi::apr_pool_t,
+    s: *mut ffi::server_rec,
+) -> c_int {
+    super::guard(
+        |panic| {
+            unsafe { log::server(s, startup(ffi::APLOG_CRIT), || format!("startup check panicked: {panic}")) };
+            SERVER_ERROR
+        },
+        || {
+            // SAFETY: the parsed tree is complete and not modified while check_config runs.
+            let tree = unsafe { nodes(ffi::ap_conftree) };
+            let problems = config_tree::unservable(&tree);
+            for problem in &problems {
+                unsafe { log::server(s, startup(ffi::APLOG_CRIT), || format!("mod_tofu: {problem}")) };
+            }
+            if problems.is_empty() {
+                OK
+            } else {
+                SERVER_ERROR
+            }
+        },
+    )
+}
+
+fn startup(level: u32) -> i32 {
+    (level | ffi::APLOG_STARTUP) as i32
+}
+
+/// Copies httpd's directive list (siblings from `first`) into plain Rust nodes.
+unsafe fn nodes(mut current: *const ffi::ap_directive_t) -> Vec<Node> {
+    let text = |p: *const c_char| {
+        if p.is_null() {
+            String::new()
+        } else {
+            CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
+    };
+    let mut out = Vec::new();
+    while let Some(d) = current.as_ref() {
+        out.push(Node {
+            name: text(d.directive),
+            args: text(d.args),
+            file: text(d.filename),
+            line: d.line_num.max(0) as u32,
+            children: nodes(d.first_child),
+        });
+        current = d.next;
+    }
+    out
+}
+
+/// `post_config`: one version line per (re)start, so the error log says what is running.
+pub unsafe extern "C" fn post_config(
+    _pconf: *mut ffi::apr_pool_t,
+    _plog: *mut ffi::apr_pool_t,
+    _ptemp: *mut ffi::apr_pool_t,
+    s: *mut ffi::server_rec,
+) -> c_int {
+    super::guard(
+        |_| OK,
+        || {
+            unsafe {
+                log::server(s, ffi::APLOG_NOTICE as i32, || {
+                    format!(
+                        "mod_tofu {} (image pipeline {}) configured",
+                        env!("CARGO_PKG_VERSION"),
+                        crate::PIPELINE_VERSION
+                    )
+                })
+            };
+            OK
+        },
+    )
+}
+
+/// `child_init`: per-process state would be created here, never in the parent before fork.
+/// Nothing is needed yet (file storage is stateless); logged at debug for visibility.
+pub unsafe extern "C" fn child_init(_pchild: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
+    super::guard(
+        |_| (),
+        || unsafe {
+            log::server(s, ffi::APLOG_DEBUG as i32, || {
+                format!("mod_tofu child {} ready", std::process::id())
+            })
+        },
+    )
+}
+
+/// The content handler: DECLINED unless `SetHandler tofu`; otherwise one request through
+/// `crate::handler`, written back here. A panic becomes a 500 and the worker keeps serving.
+pub unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
+    // SAFETY: httpd passes a live request, ours for this call.
+    let request = unsafe { Request::from_ptr(r) };
+    if request.handler() != Some("tofu") {
+        return DECLINED;
+    }
+    super::guard(
+        |panic| {
+            unsafe {
+                log::request(r, ffi::APLOG_ERR as i32, || {
+                    format!("500 internal error (panic: {panic}); the worker keeps serving")
+                })
+            };
+            SERVER_ERROR
+        },
+        || serve(unsafe { Request::from_ptr(r) }),
+    )
+}
+
+fn serve(request: &mut Request) -> c_int {
+    let info = RequestInfo {
+        method: request.method(),
+        raw_path: request.raw_path(),
+    };
+    let reply = match request.dir_config::<DirConfig>(module_index()) {
+        Some(config) => handler::handle(config, info),
+        None => handler::error_reply(
+            &DirConfig::default(),
+            info,
+            &TofuError::Misconfigured("no mod_tofu config for this request".into()),
+        ),
+    };
+    respond(request, reply)
+}
+
+fn respond(request: &mut Request, reply: Reply) -> c_int {
+    if let Some((level, line)) = &reply.log {
+        // SAFETY: live request.
+        unsafe { log::request(request.as_ptr(), log::aplog(*level), || line.clone()) };
+    }
+    if reply.status != 200 {
+        for (name, value) in &reply.headers {
+            request.set_header(HeaderTable::Always, name, value);
+        }
+        if let Some(message) = &reply.error_message {
+            request.set_error_text(reply.status, message);
+        }
+        return c_int::from(reply.status);
+    }
+    for (name, value) in &reply.headers {
+        request.set_header(HeaderTable::Normal, name, value);
+    }
+    if let Some(mime) = reply.content_type {
+        request.set_content_type(mime);
+    }
+    request.set_content_length(reply.body.len());
+    if !request.header_only() {
+        request.write(&reply.body);
+    }
+    OK
+}

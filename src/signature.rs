@@ -96,6 +96,18 @@ mod tests {
             sign(b"secret", "123/280x210c-q80.jpg", 16),
             "e6b085c4b76e6933a83ab70a2f729207"
         );
+        assert_eq!(
+            sign(b"secret", "recipes/123/280x", 16),
+            "5a02212ae24faaf069b6c10ef6643fcb"
+        );
+        assert_eq!(
+            sign(b"secret", "basn%23weird/caf%C3%A9/100x100-q90.webp", 16),
+            "e06578bae4705f836ef25af113f74e48"
+        );
+        assert_eq!(
+            sign(b"rotate-me-2026", "123/800x600-r100,50,1600,1200", 8),
+            "faefde247f10b691"
+        );
     }
 
     #[test]

@@ -6,10 +6,13 @@
 //! an `Arc`, so the merge httpd runs on every request is a handful of pointer copies. Parsers run
 //! when httpd reads the config: a bad value fails at startup with Apache's file:line message.
 
+use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::error::TofuError;
+use crate::ops::Ops;
 use crate::signature::{Keys, DEFAULT_SIGNATURE_BYTES, MAX_SIGNATURE_BYTES, MIN_SIGNATURE_BYTES};
 use crate::storage::{self, Storage};
 
@@ -45,6 +48,10 @@ pub struct DirConfig {
     default_quality: Option<u8>,
     cache_control: Option<Arc<str>>,
     error_cache_control: Option<Arc<str>>,
+    /// Named ops (`TofuPreset NAME OPS`): name → ops text, checked at startup.
+    presets: Option<Arc<BTreeMap<String, String>>>,
+    presets_only: Option<bool>,
+    auto_format: Option<bool>,
 }
 
 impl fmt::Debug for DirConfig {
@@ -85,6 +92,9 @@ impl DirConfig {
             default_quality: pick(&parent.default_quality, &child.default_quality),
             cache_control: pick(&parent.cache_control, &child.cache_control),
             error_cache_control: pick(&parent.error_cache_control, &child.error_cache_control),
+            presets: merge_presets(&parent.presets, &child.presets),
+            presets_only: pick(&parent.presets_only, &child.presets_only),
+            auto_format: pick(&parent.auto_format, &child.auto_format),
         }
     }
 
@@ -105,6 +115,12 @@ impl DirConfig {
                 missing.join(" and ")
             ))
         }
+    }
+
+    /// Uses `backend` as this section's storage (what `TofuStorage` does after opening a URL);
+    /// lets tests and tools plug in any implementation of the storage interface.
+    pub fn set_storage_backend(&mut self, url: &str, backend: Arc<dyn Storage>) {
+        self.storage = Some((Arc::from(url), backend));
     }
 
     /// The storage backend, if configured.
@@ -152,7 +168,9 @@ impl DirConfig {
     }
 
     pub fn cache_control(&self) -> &str {
-        self.cache_control.as_deref().unwrap_or(DEFAULT_CACHE_CONTROL)
+        self.cache_control
+            .as_deref()
+            .unwrap_or(DEFAULT_CACHE_CONTROL)
     }
 
     pub fn error_cache_control(&self) -> &str {
@@ -160,95 +178,159 @@ impl DirConfig {
             .as_deref()
             .unwrap_or(DEFAULT_ERROR_CACHE_CONTROL)
     }
+
+    /// `TofuAutoFormat`: negotiate WebP for URLs without an extension.
+    pub fn auto_format(&self) -> bool {
+        self.auto_format.unwrap_or(false)
+    }
+
+    /// The ops a URL's ops segment stands for: a preset's, or (unless `TofuPresetsOnly`) the
+    /// segment itself. Presets only serve what the operator named, which caps what anyone
+    /// holding a leaked key can order.
+    pub fn resolve_ops(&self, segment: &str) -> Result<Ops, TofuError> {
+        let max = self.max_output_dimension();
+        if let Some(ops) = self.presets.as_ref().and_then(|p| p.get(segment)) {
+            return crate::url::parse_ops(ops, max);
+        }
+        if self.presets_only.unwrap_or(false) {
+            return Err(TofuError::NoRoute(format!(
+                "{segment:?} is not a preset and TofuPresetsOnly is on"
+            )));
+        }
+        crate::url::parse_ops(segment, max)
+    }
 }
 
-/// How many arguments a directive takes (the adapter maps this to `TAKE1`, `FLAG`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arity {
-    One,
+/// Presets merge by name, child over parent: a location adds to the server's presets. The
+/// common case (only one level defines presets) is a pointer copy.
+fn merge_presets(
+    parent: &Option<Arc<BTreeMap<String, String>>>,
+    child: &Option<Arc<BTreeMap<String, String>>>,
+) -> Option<Arc<BTreeMap<String, String>>> {
+    match (parent, child) {
+        (Some(p), Some(c)) => {
+            let mut all = (**p).clone();
+            all.extend(c.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Some(Arc::new(all))
+        }
+        (p, c) => c.as_ref().or(p.as_ref()).cloned(),
+    }
 }
 
-/// One directive: its name, arity, the help Apache prints on a syntax error, and its parser.
+/// A directive's parser, by the arguments it takes (the adapter maps these to `TAKE1`, `TAKE2`,
+/// `FLAG`).
+#[derive(Clone, Copy)]
+pub enum Setter {
+    One(fn(&mut DirConfig, &str) -> Result<(), String>),
+    Two(fn(&mut DirConfig, &str, &str) -> Result<(), String>),
+    Flag(fn(&mut DirConfig, bool) -> Result<(), String>),
+}
+
+/// One directive: its name, the help Apache prints on a syntax error, and its parser.
 pub struct Directive {
     pub name: &'static CStr,
-    pub arity: Arity,
     pub help: &'static CStr,
-    pub set: fn(&mut DirConfig, &str) -> Result<(), String>,
+    pub set: Setter,
 }
 
 /// Every directive mod_tofu understands, in the order README documents them.
 pub const DIRECTIVES: &[Directive] = &[
     Directive {
         name: c"TofuStorage",
-        arity: Arity::One,
         help: c"where originals live: file:///absolute/path or s3://bucket/prefix",
-        set: set_storage,
+        set: Setter::One(set_storage),
     },
     Directive {
         name: c"TofuSourceKey",
-        arity: Arity::One,
         help: c"storage key template of an original; {id} is replaced by the URL's id",
-        set: set_source_key,
+        set: Setter::One(set_source_key),
     },
     Directive {
         name: c"TofuSecret",
-        arity: Arity::One,
         help: c"an HMAC key (repeatable: the first signs, all verify)",
-        set: set_secret,
+        set: Setter::One(set_secret),
     },
     Directive {
         name: c"TofuSecretFile",
-        arity: Arity::One,
         help: c"a file of HMAC keys, one per line (the first signs, all verify)",
-        set: set_secret_file,
+        set: Setter::One(set_secret_file),
     },
     Directive {
         name: c"TofuSignatureBytes",
-        arity: Arity::One,
         help: c"length of the truncated signature in bytes, 8..32 (default 16)",
-        set: set_signature_bytes,
+        set: Setter::One(set_signature_bytes),
     },
     Directive {
         name: c"TofuMaxSourceBytes",
-        arity: Arity::One,
         help: c"largest original accepted, in bytes (K, M, G suffixes allowed; default 32M)",
-        set: set_max_source_bytes,
+        set: Setter::One(set_max_source_bytes),
     },
     Directive {
         name: c"TofuMaxSourcePixels",
-        arity: Arity::One,
         help: c"largest original accepted, in width x height pixels (default 50000000)",
-        set: set_max_source_pixels,
+        set: Setter::One(set_max_source_pixels),
     },
     Directive {
         name: c"TofuMaxOutputDimension",
-        arity: Arity::One,
         help: c"largest width or height a URL may ask for (default 4096)",
-        set: set_max_output_dimension,
+        set: Setter::One(set_max_output_dimension),
     },
     Directive {
         name: c"TofuDefaultQuality",
-        arity: Arity::One,
         help: c"JPEG/WebP quality when the URL has no q option, 1..100 (default 82)",
-        set: set_default_quality,
+        set: Setter::One(set_default_quality),
     },
     Directive {
         name: c"TofuCacheControl",
-        arity: Arity::One,
         help: c"Cache-Control of successful answers",
-        set: set_cache_control,
+        set: Setter::One(set_cache_control),
     },
     Directive {
         name: c"TofuErrorCacheControl",
-        arity: Arity::One,
         help: c"Cache-Control of 404 and other 4xx answers (5xx are always no-store)",
-        set: set_error_cache_control,
+        set: Setter::One(set_error_cache_control),
+    },
+    Directive {
+        name: c"TofuPreset",
+        help: c"TofuPreset NAME OPS: a name usable in place of ops in URLs (still signed)",
+        set: Setter::Two(set_preset),
+    },
+    Directive {
+        name: c"TofuPresetsOnly",
+        help: c"On: serve only preset names, never free-form ops",
+        set: Setter::Flag(|c, on| {
+            c.presets_only = Some(on);
+            Ok(())
+        }),
+    },
+    Directive {
+        name: c"TofuAutoFormat",
+        help: c"On: URLs without an extension get WebP where the Accept header allows it",
+        set: Setter::Flag(|c, on| {
+            c.auto_format = Some(on);
+            Ok(())
+        }),
     },
 ];
 
+fn set_preset(c: &mut DirConfig, name: &str, ops: &str) -> Result<(), String> {
+    if !crate::url::is_preset_name(name) {
+        return Err(format!(
+            "preset name {name:?} must be lowercase letters, digits and _ and must not look like ops"
+        ));
+    }
+    crate::url::parse_ops(ops, MAX_OUTPUT_DIMENSION_LIMIT)
+        .map_err(|e| format!("preset {name}: ops {ops:?}: {e}"))?;
+    let mut presets = c.presets.as_deref().cloned().unwrap_or_default();
+    if presets.insert(name.to_string(), ops.to_string()).is_some() {
+        return Err(format!("preset {name} is defined twice in this section"));
+    }
+    c.presets = Some(Arc::new(presets));
+    Ok(())
+}
+
 fn set_storage(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    let backend = storage::open(arg)?;
-    c.storage = Some((Arc::from(arg), backend));
+    c.set_storage_backend(arg, storage::open(arg)?);
     Ok(())
 }
 
@@ -301,7 +383,9 @@ fn set_signature_bytes(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     let n = parse_count(arg, false)?;
     let range = MIN_SIGNATURE_BYTES as u64..=MAX_SIGNATURE_BYTES as u64;
     if !range.contains(&n) {
-        return Err(format!("{n} is outside {MIN_SIGNATURE_BYTES}..{MAX_SIGNATURE_BYTES}"));
+        return Err(format!(
+            "{n} is outside {MIN_SIGNATURE_BYTES}..{MAX_SIGNATURE_BYTES}"
+        ));
     }
     c.signature_bytes = Some(n as usize);
     Ok(())
@@ -377,15 +461,23 @@ fn parse_count(arg: &str, suffixes: bool) -> Result<u64, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn set(c: &mut DirConfig, name: &str, arg: &str) -> Result<(), String> {
+    /// Applies a directive as httpd would, from its words.
+    pub(crate) fn set(c: &mut DirConfig, name: &str, args: &str) -> Result<(), String> {
         let d = DIRECTIVES
             .iter()
             .find(|d| d.name.to_str() == Ok(name))
             .unwrap_or_else(|| panic!("no directive {name}"));
-        (d.set)(c, arg)
+        match d.set {
+            Setter::One(f) => f(c, args),
+            Setter::Two(f) => {
+                let (a, b) = args.split_once(' ').expect("two arguments");
+                f(c, a, b)
+            }
+            Setter::Flag(f) => f(c, args.eq_ignore_ascii_case("on")),
+        }
     }
 
     #[test]
@@ -477,8 +569,41 @@ mod tests {
     }
 
     #[test]
+    fn presets_resolve_merge_and_restrict() {
+        let mut server = DirConfig::default();
+        set(&mut server, "TofuPreset", "thumb 280x210c-q80").unwrap();
+        assert!(
+            set(&mut server, "TofuPreset", "thumb 100x").is_err(),
+            "defined twice"
+        );
+        assert!(
+            set(&mut server, "TofuPreset", "x100 100x").is_err(),
+            "looks like ops"
+        );
+        assert!(
+            set(&mut server, "TofuPreset", "big 100x-q0").is_err(),
+            "bad ops"
+        );
+        let mut location = DirConfig::new(Some("/img"));
+        set(&mut location, "TofuPreset", "hero 1600x").unwrap();
+        let merged = DirConfig::merge(&server, &location);
+        let thumb = merged.resolve_ops("thumb").unwrap();
+        assert_eq!(thumb.quality, Some(80));
+        assert_eq!(merged.resolve_ops("hero").unwrap().size.width, Some(1600));
+        assert_eq!(merged.resolve_ops("100x").unwrap().size.width, Some(100));
+        assert_eq!(merged.resolve_ops("nope").unwrap_err().status(), 404);
+        set(&mut location, "TofuPresetsOnly", "On").unwrap();
+        let only = DirConfig::merge(&server, &location);
+        assert_eq!(only.resolve_ops("100x").unwrap_err().status(), 404);
+        assert!(only.resolve_ops("thumb").is_ok());
+    }
+
+    #[test]
     fn a_location_without_storage_or_key_is_not_servable() {
         let err = DirConfig::new(Some("/img")).check_servable().unwrap_err();
-        assert!(err.contains("TofuStorage") && err.contains("TofuSecret"), "{err}");
+        assert!(
+            err.contains("TofuStorage") && err.contains("TofuSecret"),
+            "{err}"
+        );
     }
 }

@@ -4,20 +4,25 @@
 //! the Apache adapter writes out. Keeping httpd out of here is what lets unit tests drive the
 //! whole flow.
 
-use sha2::{Digest, Sha256};
-
 use crate::config::DirConfig;
 use crate::error::{LogLevel, TofuError};
+use crate::negotiate;
+use crate::ops::OutputFormat;
+use crate::storage::Validators;
 use crate::transform::{self, Job, Limits};
 use crate::url::{self, ImageRequest};
+use crate::validators::{self, FormatChoice};
 
 /// The parts of an HTTP request the handler reads.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RequestInfo<'a> {
     /// `GET`, `HEAD`, …
     pub method: &'a str,
     /// The path as the client sent it: not percent-decoded, no query string.
     pub raw_path: &'a str,
+    pub accept: Option<&'a str>,
+    pub if_none_match: Option<&'a str>,
+    pub if_modified_since: Option<&'a str>,
 }
 
 /// What to send back. On an error the adapter returns `status` to httpd (so `ErrorDocument`
@@ -35,6 +40,16 @@ pub struct Reply {
     pub error_message: Option<String>,
     /// The error-log line of a non-2xx answer, with its level.
     pub log: Option<(LogLevel, String)>,
+}
+
+impl Reply {
+    /// The value of the first header called `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Serves one request with the merged config of its location.
@@ -80,38 +95,94 @@ fn serve(config: &DirConfig, request: RequestInfo<'_>) -> Result<Reply, TofuErro
     }
     config.check_servable().map_err(TofuError::Misconfigured)?;
     let rest = strip_prefix(config, request.raw_path)?;
-    let image = url::parse(rest, config.max_output_dimension())?;
+    let image = url::parse_with(rest, |ops| config.resolve_ops(ops))?;
     verify(config, &image)?;
     let storage = config
         .storage()
         .ok_or_else(|| TofuError::Misconfigured("no storage".into()))?;
     let key = config.source_key(&image.id);
+    let choice = format_choice(config, &image, request.accept);
+    let negotiable = image.format.is_none() && config.auto_format();
+
+    if request.if_none_match.is_some() || request.if_modified_since.is_some() {
+        let version = storage.stat(&key)?;
+        let headers = success_headers(config, &image, choice, &version, negotiable);
+        let etag = &headers[1].1;
+        if validators::not_modified(
+            request.if_none_match,
+            request.if_modified_since,
+            etag,
+            version.modified,
+        ) {
+            return Ok(Reply {
+                status: 304,
+                content_type: None,
+                headers,
+                body: Vec::new(),
+                error_message: None,
+                log: Some((
+                    LogLevel::Debug,
+                    format!("304 not modified [{}]", request.raw_path),
+                )),
+            });
+        }
+    }
+
     let original = storage.get(&key, config.max_source_bytes())?;
     let job = Job {
         ops: image.ops,
-        format: image.format,
+        format: choice.requested(),
         default_quality: config.default_quality(),
     };
     let limits = Limits {
         max_source_pixels: config.max_source_pixels(),
     };
     let encoded = transform::run(&original.bytes, &job, &limits)?;
-    let etag = etag(&original.validators.version, &image, encoded.format);
-    let mut headers = vec![
-        ("Cache-Control", config.cache_control().to_string()),
-        ("ETag", etag),
-    ];
-    if let Some(modified) = original.validators.modified {
-        headers.push(("Last-Modified", http_date(modified)));
-    }
     Ok(Reply {
         status: 200,
         content_type: Some(encoded.format.mime_type()),
-        headers,
+        headers: success_headers(config, &image, choice, &original.validators, negotiable),
         body: encoded.bytes,
         error_message: None,
         log: None,
     })
+}
+
+/// Which output format this request gets, and why (the ETag depends on the reason too).
+fn format_choice(config: &DirConfig, image: &ImageRequest, accept: Option<&str>) -> FormatChoice {
+    match image.format {
+        Some(format) => FormatChoice::Explicit(format),
+        None if config.auto_format() && negotiate::accepts_webp(accept) => {
+            FormatChoice::Negotiated(OutputFormat::WebP)
+        }
+        None => FormatChoice::Source,
+    }
+}
+
+/// Headers of a 200 or 304: Cache-Control first, ETag second, then Last-Modified and Vary.
+fn success_headers(
+    config: &DirConfig,
+    image: &ImageRequest,
+    choice: FormatChoice,
+    version: &Validators,
+    negotiable: bool,
+) -> Vec<(&'static str, String)> {
+    let mut headers = vec![
+        ("Cache-Control", config.cache_control().to_string()),
+        (
+            "ETag",
+            validators::etag(&version.version, &image.signed_string(), choice),
+        ),
+    ];
+    if let Some(modified) = version.modified {
+        headers.push(("Last-Modified", validators::http_date(modified)));
+    }
+    if negotiable {
+        // Every answer to a negotiable URL varies by Accept, the non-converted ones included,
+        // or a shared cache would hand WebP to a client that cannot decode it.
+        headers.push(("Vary", "Accept".to_string()));
+    }
+    headers
 }
 
 /// The path after `<prefix>/`; a path outside the prefix has no route here.
@@ -147,74 +218,15 @@ fn verify(config: &DirConfig, image: &ImageRequest) -> Result<(), TofuError> {
     }
 }
 
-/// A strong validator of the output: the same original version, URL and pipeline give the same
-/// bytes on every node, so they give the same ETag.
-fn etag(
-    source_version: &str,
-    image: &ImageRequest,
-    format: crate::ops::OutputFormat,
-) -> String {
-    let mut h = Sha256::new();
-    h.update(source_version.as_bytes());
-    h.update([0]);
-    h.update(image.signed_string().as_bytes());
-    h.update([0]);
-    h.update(format.extension().as_bytes());
-    h.update(crate::PIPELINE_VERSION.to_be_bytes());
-    format!("\"{}\"", hex::encode(&h.finalize()[..12]))
-}
-
-/// An IMF-fixdate (RFC 9110) for Last-Modified.
-pub fn http_date(time: std::time::SystemTime) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let secs = time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
-        DAYS[(days % 7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        year,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DIRECTIVES;
-    use std::time::{Duration, UNIX_EPOCH};
+    use crate::config::tests::set;
 
     fn config(storage_dir: &str) -> DirConfig {
         let mut c = DirConfig::new(Some("/img"));
-        let set = |c: &mut DirConfig, name: &str, arg: &str| {
-            let d = DIRECTIVES
-                .iter()
-                .find(|d| d.name.to_str() == Ok(name))
-                .unwrap();
-            (d.set)(c, arg).unwrap();
-        };
-        set(&mut c, "TofuSecret", "k");
-        set(&mut c, "TofuStorage", &format!("file://{storage_dir}"));
+        set(&mut c, "TofuSecret", "k").unwrap();
+        set(&mut c, "TofuStorage", &format!("file://{storage_dir}")).unwrap();
         c
     }
 
@@ -224,6 +236,7 @@ mod tests {
             RequestInfo {
                 method: "GET",
                 raw_path: path,
+                ..RequestInfo::default()
             },
         )
     }
@@ -238,18 +251,7 @@ mod tests {
         format!("{}/testdata", env!("CARGO_MANIFEST_DIR"))
     }
 
-    #[test]
-    fn http_dates_are_imf_fixdate() {
-        assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(
-            http_date(UNIX_EPOCH + Duration::from_secs(1_784_893_845)),
-            "Fri, 24 Jul 2026 11:50:45 GMT"
-        );
-        assert_eq!(
-            http_date(UNIX_EPOCH + Duration::from_secs(951_782_400)),
-            "Tue, 29 Feb 2000 00:00:00 GMT"
-        );
-    }
+    const LANDSCAPE: &str = "exif-orientation/Landscape_1.jpg";
 
     #[test]
     fn refuses_before_touching_storage() {
@@ -263,16 +265,21 @@ mod tests {
         assert_eq!(get(&c, "/img/a/0100x/00.jpg").status, 404);
         let r = get(&c, &signed("a", "100x-q0", ".jpg"));
         assert_eq!(r.status, 400);
-        assert_eq!(r.error_message.as_deref(), Some("quality 0 is outside 1..100"));
-        assert!(r.headers.contains(&("Cache-Control", "public, max-age=60".into())));
+        assert_eq!(
+            r.error_message.as_deref(),
+            Some("quality 0 is outside 1..100")
+        );
+        assert_eq!(r.header("Cache-Control"), Some("public, max-age=60"));
         let post = handle(
             &c,
             RequestInfo {
                 method: "POST",
                 raw_path: "/img/a/100x/00",
+                ..RequestInfo::default()
             },
         );
         assert_eq!(post.status, 405);
+        assert_eq!(post.header("Allow"), Some("GET, HEAD"));
     }
 
     #[test]
@@ -280,26 +287,125 @@ mod tests {
         let c = config(&testdata());
         let r = get(&c, &signed("nope", "100x", ".jpg"));
         assert_eq!(r.status, 404);
-        assert!(r.headers.contains(&("Cache-Control", "public, max-age=60".into())));
+        assert_eq!(r.header("Cache-Control"), Some("public, max-age=60"));
     }
 
     #[test]
     fn serves_a_signed_image_with_validators() {
         let c = config(&testdata());
-        let path = signed("exif-orientation/Landscape_1.jpg", "280x210c-q80", ".png");
+        let path = signed(LANDSCAPE, "280x210c-q80", ".png");
         let r = get(&c, &path);
         assert_eq!(r.status, 200, "{:?}", r.log);
         assert_eq!(r.content_type, Some("image/png"));
         assert!(r.body.starts_with(b"\x89PNG"));
-        let header = |name| r.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
         assert_eq!(
-            header("Cache-Control").map(String::as_str),
+            r.header("Cache-Control"),
             Some("public, max-age=31536000, immutable")
         );
-        assert!(header("Last-Modified").is_some());
+        assert!(r.header("Last-Modified").is_some());
+        assert_eq!(r.header("Vary"), None);
         let again = get(&c, &path);
-        assert_eq!(header("ETag"), again.headers.iter().find(|(n, _)| *n == "ETag").map(|(_, v)| v));
+        assert_eq!(r.header("ETag"), again.header("ETag"));
         assert_eq!(r.body, again.body, "output is deterministic");
+    }
+
+    /// Storage that can stat but whose bodies fail: a 304 from it proves nothing was fetched
+    /// or decoded.
+    #[derive(Debug)]
+    struct StatOnly(crate::storage::FileStorage);
+
+    impl crate::storage::Storage for StatOnly {
+        fn get(
+            &self,
+            key: &str,
+            _: u64,
+        ) -> Result<crate::storage::Object, crate::storage::StorageError> {
+            Err(crate::storage::StorageError::Failed(format!(
+                "{key}: body fetched"
+            )))
+        }
+        fn stat(&self, key: &str) -> Result<Validators, crate::storage::StorageError> {
+            self.0.stat(key)
+        }
+    }
+
+    #[test]
+    fn revalidation_is_answered_from_validators_alone() {
+        let c = config(&testdata());
+        let path = signed(LANDSCAPE, "100x", ".jpg");
+        let first = get(&c, &path);
+        assert_eq!(first.status, 200);
+        let etag = first.header("ETag").unwrap().to_string();
+        let modified = first.header("Last-Modified").unwrap().to_string();
+
+        let mut stat_only = c.clone();
+        let files = crate::storage::FileStorage::open(&testdata()).unwrap();
+        stat_only.set_storage_backend("test:", std::sync::Arc::new(StatOnly(files)));
+        let conditional = |inm: Option<&str>, ims: Option<&str>| {
+            handle(
+                &stat_only,
+                RequestInfo {
+                    method: "GET",
+                    raw_path: &path,
+                    if_none_match: inm,
+                    if_modified_since: ims,
+                    ..RequestInfo::default()
+                },
+            )
+        };
+        let r = conditional(Some(&etag), None);
+        assert_eq!(r.status, 304, "{:?}", r.log);
+        assert!(r.body.is_empty());
+        assert_eq!(r.header("ETag"), Some(etag.as_str()));
+        assert_eq!(r.header("Cache-Control"), first.header("Cache-Control"));
+        assert_eq!(conditional(None, Some(&modified)).status, 304);
+        // A stale tag falls through to the fetch, which this storage refuses: 502.
+        assert_eq!(conditional(Some("\"other\""), Some(&modified)).status, 502);
+    }
+
+    #[test]
+    fn auto_format_negotiates_webp_and_varies() {
+        let mut c = config(&testdata());
+        set(&mut c, "TofuAutoFormat", "On").unwrap();
+        let path = signed(LANDSCAPE, "100x", "");
+        let with = |accept: Option<&str>| {
+            handle(
+                &c,
+                RequestInfo {
+                    method: "GET",
+                    raw_path: &path,
+                    accept,
+                    ..RequestInfo::default()
+                },
+            )
+        };
+        let webp = with(Some("image/webp,*/*"));
+        assert_eq!(webp.content_type, Some("image/webp"));
+        assert_eq!(webp.header("Vary"), Some("Accept"));
+        let jpeg = with(Some("image/*"));
+        assert_eq!(jpeg.content_type, Some("image/jpeg"));
+        assert_eq!(jpeg.header("Vary"), Some("Accept"));
+        assert_ne!(webp.header("ETag"), jpeg.header("ETag"));
+        let explicit = get(&c, &signed(LANDSCAPE, "100x", ".jpg"));
+        assert_eq!(
+            explicit.header("Vary"),
+            None,
+            "an extension is not negotiable"
+        );
+    }
+
+    #[test]
+    fn presets_are_signed_like_ops() {
+        let mut c = config(&testdata());
+        set(&mut c, "TofuPreset", "thumb 64x48c").unwrap();
+        set(&mut c, "TofuPresetsOnly", "On").unwrap();
+        let r = get(&c, &signed(LANDSCAPE, "thumb", ".png"));
+        assert_eq!(r.status, 200, "{:?}", r.log);
+        assert_eq!(get(&c, &signed(LANDSCAPE, "64x48c", ".png")).status, 404);
+        assert_eq!(
+            get(&c, "/img/a/thumb/00112233445566778899aabbccddeeff.png").status,
+            403
+        );
     }
 
     #[test]
@@ -307,6 +413,6 @@ mod tests {
         let c = DirConfig::new(Some("/img"));
         let r = get(&c, "/img/a/100x/00");
         assert_eq!(r.status, 500);
-        assert!(r.headers.contains(&("Cache-Control", "no-store".into())));
+        assert_eq!(r.header("Cache-Control"), Some("no-store"));
     }
 }

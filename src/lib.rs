@@ -10,11 +10,13 @@ pub mod config;
 pub mod config_tree;
 pub mod error;
 pub mod handler;
+pub mod negotiate;
 pub mod ops;
 pub mod signature;
 pub mod storage;
 pub mod transform;
 pub mod url;
+pub mod validators;
 
 #[cfg(feature = "apache")]
 #[allow(unsafe_code)]

@@ -89,6 +89,14 @@ pub fn encode_id(id: &str) -> String {
 /// Parses the path after the location prefix and its slash (`123/280x210c-q80/<sig>.jpg`).
 /// `max_dimension` is TofuMaxOutputDimension: a larger width or height is out of range.
 pub fn parse(path: &str, max_dimension: u32) -> Result<ImageRequest, TofuError> {
+    parse_with(path, |ops| parse_ops(ops, max_dimension))
+}
+
+/// [`parse`] with the ops segment interpreted by `ops_parser` (presets, presets-only).
+pub fn parse_with(
+    path: &str,
+    ops_parser: impl FnOnce(&str) -> Result<Ops, TofuError>,
+) -> Result<ImageRequest, TofuError> {
     let no_route = |why: &str| TofuError::NoRoute(why.to_string());
     let mut segments: Vec<&str> = path.split('/').collect();
     if segments.len() < 3 {
@@ -101,7 +109,7 @@ pub fn parse(path: &str, max_dimension: u32) -> Result<ImageRequest, TofuError> 
     for segment in &segments {
         decoded.push(decode_id_segment(segment)?);
     }
-    let ops = parse_ops(raw_ops, max_dimension)?;
+    let ops = ops_parser(raw_ops)?;
     Ok(ImageRequest {
         raw_id: segments.join("/"),
         id: decoded.join("/"),
@@ -151,7 +159,9 @@ fn decode_id_segment(segment: &str) -> Result<String, TofuError> {
         return no_route(format!("id segment {segment:?} is not canonically encoded"));
     }
     if decoded.contains(['/', '\0']) || decoded == "." || decoded == ".." {
-        return no_route(format!("id segment {segment:?} decodes to a forbidden name"));
+        return no_route(format!(
+            "id segment {segment:?} decodes to a forbidden name"
+        ));
     }
     Ok(decoded)
 }
@@ -208,6 +218,17 @@ pub fn parse_ops(text: &str, max_dimension: u32) -> Result<Ops, TofuError> {
     Ok(ops)
 }
 
+/// True when `name` can name a preset: lowercase letters, digits and `_`, starting with a letter,
+/// and not itself valid ops (so a preset can never shadow or be confused with a size).
+pub fn is_preset_name(name: &str) -> bool {
+    name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && parse_ops(name, u32::MAX).is_err()
+}
+
 /// Parses `[width] "x" [height] ["c"]`.
 fn parse_size(text: &str, max_dimension: u32) -> Result<Size, TofuError> {
     let (body, fill) = match text.strip_suffix('c') {
@@ -250,9 +271,7 @@ fn parse_size(text: &str, max_dimension: u32) -> Result<Size, TofuError> {
 fn parse_region(text: &str) -> Result<Region, TofuError> {
     let fields: Vec<&str> = text.split(',').collect();
     let [x, y, w, h] = fields[..] else {
-        return Err(TofuError::NoRoute(
-            "region needs x,y,w,h".to_string(),
-        ));
+        return Err(TofuError::NoRoute("region needs x,y,w,h".to_string()));
     };
     let (x, y, w, h) = (
         parse_number(x)?,
@@ -284,9 +303,7 @@ fn parse_number(digits: &str) -> Result<u64, TofuError> {
         return Err(TofuError::NoRoute(format!("{digits:?} is not a number")));
     }
     if digits.len() > 1 && digits.starts_with('0') {
-        return Err(TofuError::NoRoute(format!(
-            "{digits:?} has a leading zero"
-        )));
+        return Err(TofuError::NoRoute(format!("{digits:?} has a leading zero")));
     }
     if digits.len() > MAX_DIGITS {
         return Err(TofuError::OutOfRange(format!("{digits} is too large")));
@@ -307,7 +324,9 @@ mod tests {
     }
 
     fn status(path: &str) -> u16 {
-        parse(path, 4096).map(|_| 200).unwrap_or_else(|e| e.status())
+        parse(path, 4096)
+            .map(|_| 200)
+            .unwrap_or_else(|e| e.status())
     }
 
     #[test]
@@ -423,6 +442,17 @@ mod tests {
     }
 
     #[test]
+    fn preset_names_cannot_look_like_ops() {
+        assert!(is_preset_name("thumb"));
+        assert!(is_preset_name("card_2x"));
+        assert!(!is_preset_name("x200"));
+        assert!(!is_preset_name("Thumb"));
+        assert!(!is_preset_name("thumb-small"));
+        assert!(!is_preset_name(""));
+        assert!(!is_preset_name("2x"));
+    }
+
+    #[test]
     fn an_empty_signature_parses_so_it_can_be_refused_with_403() {
         let r = ok("123/280x210/.jpg");
         assert_eq!(r.signature, "");
@@ -430,7 +460,10 @@ mod tests {
 
     #[test]
     fn encoding_round_trips_every_byte() {
-        for c in (1u8..128).map(char::from).filter(|c| !matches!(c, '/' | '.')) {
+        for c in (1u8..128)
+            .map(char::from)
+            .filter(|c| !matches!(c, '/' | '.'))
+        {
             let segment = format!("x{c}y");
             let encoded = encode_id_segment(&segment);
             assert_eq!(decode_id_segment(&encoded).unwrap(), segment);

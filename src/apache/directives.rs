@@ -3,12 +3,12 @@
 //! trampoline dispatches every directive to its parser in `crate::config`.
 
 use std::ffi::{c_void, CStr};
-use std::os::raw::c_char;
+use std::os::raw::{c_char, c_int};
 use std::ptr;
 
 use super::ffi;
 use super::pool::Pool;
-use crate::config::{Arity, DirConfig, DIRECTIVES};
+use crate::config::{DirConfig, Setter, DIRECTIVES};
 
 const COMMAND_COUNT: usize = DIRECTIVES.len() + 1;
 
@@ -37,13 +37,10 @@ const fn build_commands() -> [ffi::command_rec; COMMAND_COUNT] {
     let mut i = 0;
     while i < DIRECTIVES.len() {
         let d = &DIRECTIVES[i];
-        let (func, how) = match d.arity {
-            Arity::One => (
-                ffi::cmd_func {
-                    take1: Some(take1),
-                },
-                ffi::cmd_how_TAKE1,
-            ),
+        let (func, how) = match d.set {
+            Setter::One(_) => (ffi::cmd_func { take1: Some(take1) }, ffi::cmd_how_TAKE1),
+            Setter::Two(_) => (ffi::cmd_func { take2: Some(take2) }, ffi::cmd_how_TAKE2),
+            Setter::Flag(_) => (ffi::cmd_func { flag: Some(flag) }, ffi::cmd_how_FLAG),
         };
         table[i] = ffi::command_rec {
             name: d.name.as_ptr(),
@@ -59,7 +56,10 @@ const fn build_commands() -> [ffi::command_rec; COMMAND_COUNT] {
 }
 
 /// `create_dir_config`: an empty config for a section; `dir` is the section's path.
-pub unsafe extern "C" fn create_dir_config(p: *mut ffi::apr_pool_t, dir: *mut c_char) -> *mut c_void {
+pub unsafe extern "C" fn create_dir_config(
+    p: *mut ffi::apr_pool_t,
+    dir: *mut c_char,
+) -> *mut c_void {
     super::guard(
         |_| ptr::null_mut(),
         || {
@@ -103,13 +103,15 @@ pub unsafe extern "C" fn merge_dir_config(
     )
 }
 
-/// Every `TAKE1` directive: `cmd->info` holds its index in `DIRECTIVES`. An error string makes
-/// httpd stop with "Syntax error on line N of FILE: …".
-unsafe extern "C" fn take1(
-    cmd: *mut ffi::cmd_parms,
-    mconfig: *mut c_void,
-    arg: *const c_char,
-) -> *const c_char {
+/// The arguments httpd passed to a directive.
+enum Args {
+    Words(Vec<*const c_char>),
+    Flag(bool),
+}
+
+/// Every directive goes through here: `cmd->info` holds its index in `DIRECTIVES`. An error
+/// string makes httpd stop with "Syntax error on line N of FILE: …".
+unsafe fn dispatch(cmd: *mut ffi::cmd_parms, mconfig: *mut c_void, args: Args) -> *const c_char {
     // SAFETY: httpd passes a live cmd_parms and our section's config.
     let pool = unsafe { Pool::from_raw((*cmd).pool) };
     let Some(pool) = pool else {
@@ -119,18 +121,59 @@ unsafe extern "C" fn take1(
         |panic| Err(format!("internal error: {panic}")),
         || {
             let index = unsafe { (*cmd).info } as usize;
-            let directive = DIRECTIVES.get(index).ok_or("unknown directive".to_string())?;
-            let config = unsafe { (mconfig as *mut DirConfig).as_mut() }.ok_or("no config".to_string())?;
-            let arg = unsafe { CStr::from_ptr(arg) }
-                .to_str()
-                .map_err(|_| "argument is not UTF-8".to_string())?;
-            (directive.set)(config, arg).map_err(|e| {
-                format!("{}: {e}", directive.name.to_str().unwrap_or("Tofu"))
-            })
+            let directive = DIRECTIVES
+                .get(index)
+                .ok_or_else(|| "unknown directive".to_string())?;
+            let config = unsafe { (mconfig as *mut DirConfig).as_mut() }
+                .ok_or_else(|| "no config".to_string())?;
+            let words = |ptrs: &[*const c_char]| -> Result<Vec<&str>, String> {
+                ptrs.iter()
+                    .map(|&p| {
+                        unsafe { CStr::from_ptr(p) }
+                            .to_str()
+                            .map_err(|_| "argument is not UTF-8".to_string())
+                    })
+                    .collect()
+            };
+            let outcome = match (directive.set, &args) {
+                (Setter::One(f), Args::Words(w)) => f(config, words(w)?[0]),
+                (Setter::Two(f), Args::Words(w)) => {
+                    let w = words(w)?;
+                    f(config, w[0], w[1])
+                }
+                (Setter::Flag(f), Args::Flag(on)) => f(config, *on),
+                _ => Err("argument kind mismatch".to_string()),
+            };
+            outcome.map_err(|e| format!("{}: {e}", directive.name.to_str().unwrap_or("Tofu")))
         },
     );
     match result {
         Ok(()) => ptr::null(),
         Err(message) => pool.strdup(&message),
     }
+}
+
+unsafe extern "C" fn take1(
+    cmd: *mut ffi::cmd_parms,
+    mconfig: *mut c_void,
+    arg: *const c_char,
+) -> *const c_char {
+    dispatch(cmd, mconfig, Args::Words(vec![arg]))
+}
+
+unsafe extern "C" fn take2(
+    cmd: *mut ffi::cmd_parms,
+    mconfig: *mut c_void,
+    a: *const c_char,
+    b: *const c_char,
+) -> *const c_char {
+    dispatch(cmd, mconfig, Args::Words(vec![a, b]))
+}
+
+unsafe extern "C" fn flag(
+    cmd: *mut ffi::cmd_parms,
+    mconfig: *mut c_void,
+    on: c_int,
+) -> *const c_char {
+    dispatch(cmd, mconfig, Args::Flag(on != 0))
 }

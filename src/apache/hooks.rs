@@ -26,7 +26,11 @@ pub unsafe extern "C" fn check_config(
 ) -> c_int {
     super::guard(
         |panic| {
-            unsafe { log::server(s, startup(ffi::APLOG_CRIT), || format!("startup check panicked: {panic}")) };
+            unsafe {
+                log::server(s, startup(ffi::APLOG_CRIT), || {
+                    format!("startup check panicked: {panic}")
+                })
+            };
             SERVER_ERROR
         },
         || {
@@ -34,7 +38,11 @@ pub unsafe extern "C" fn check_config(
             let tree = unsafe { nodes(ffi::ap_conftree) };
             let problems = config_tree::unservable(&tree);
             for problem in &problems {
-                unsafe { log::server(s, startup(ffi::APLOG_CRIT), || format!("mod_tofu: {problem}")) };
+                unsafe {
+                    log::server(s, startup(ffi::APLOG_CRIT), || {
+                        format!("mod_tofu: {problem}")
+                    })
+                };
             }
             if problems.is_empty() {
                 OK
@@ -134,6 +142,9 @@ fn serve(request: &mut Request) -> c_int {
     let info = RequestInfo {
         method: request.method(),
         raw_path: request.raw_path(),
+        accept: request.header_in(c"Accept"),
+        if_none_match: request.header_in(c"If-None-Match"),
+        if_modified_since: request.header_in(c"If-Modified-Since"),
     };
     let reply = match request.dir_config::<DirConfig>(module_index()) {
         Some(config) => handler::handle(config, info),
@@ -150,6 +161,14 @@ fn respond(request: &mut Request, reply: Reply) -> c_int {
     if let Some((level, line)) = &reply.log {
         // SAFETY: live request.
         unsafe { log::request(request.as_ptr(), log::aplog(*level), || line.clone()) };
+    }
+    if reply.status == 304 {
+        // httpd sends 304 without a body and keeps headers_out (RFC 9110 wants the validators
+        // and Cache-Control repeated).
+        for (name, value) in &reply.headers {
+            request.set_header(HeaderTable::Normal, name, value);
+        }
+        return 304;
     }
     if reply.status != 200 {
         for (name, value) in &reply.headers {

@@ -57,6 +57,12 @@ impl Request {
         c_str(self.0.parsed_uri.path).unwrap_or("")
     }
 
+    /// A request header (the first one of that name).
+    pub fn header_in(&self, name: &CStr) -> Option<&str> {
+        // SAFETY: live request; apr_table_get returns a string owned by the request's table.
+        c_str(unsafe { ffi::apr_table_get(self.0.headers_in, name.as_ptr()) })
+    }
+
     /// True for HEAD: headers only.
     pub fn header_only(&self) -> bool {
         self.0.header_only != 0
@@ -104,8 +110,13 @@ impl Request {
         while !rest.is_empty() {
             let chunk = rest.len().min(i32::MAX as usize);
             // SAFETY: live request; `rest` is valid for `chunk` bytes.
-            let written =
-                unsafe { ffi::ap_rwrite(rest.as_ptr() as *const c_void, chunk as i32, self.as_mut_ptr()) };
+            let written = unsafe {
+                ffi::ap_rwrite(
+                    rest.as_ptr() as *const c_void,
+                    chunk as i32,
+                    self.as_mut_ptr(),
+                )
+            };
             if written < 0 {
                 return false;
             }
@@ -119,7 +130,8 @@ impl Request {
         // SAFETY: live request; core's per-dir config always exists.
         unsafe {
             let index = ffi::ap_index_of_response(i32::from(status));
-            let core = ffi::ap_get_core_module_config(self.0.per_dir_config) as *const ffi::core_dir_config;
+            let core = ffi::ap_get_core_module_config(self.0.per_dir_config)
+                as *const ffi::core_dir_config;
             match core.as_ref() {
                 Some(core) if !core.response_code_strings.is_null() => {
                     !(*core.response_code_strings.add(index as usize)).is_null()

@@ -76,12 +76,28 @@ impl Storage for FileStorage {
                 limit: max_bytes,
             });
         }
-        let validators = Validators {
-            size: meta.len(),
-            modified: meta.modified().ok(),
-            version: format!("{:x}-{:x}-{:x}", meta.ino(), mtime_ns(&meta), meta.len()),
-        };
-        Ok(Object { bytes, validators })
+        Ok(Object {
+            bytes,
+            validators: validators(&meta),
+        })
+    }
+
+    fn stat(&self, key: &str) -> Result<Validators, StorageError> {
+        let path = self.resolve(key)?;
+        let meta = std::fs::metadata(&path).map_err(|e| io_error(key, &e))?;
+        if !meta.is_file() {
+            return Err(StorageError::NotFound(key.to_string()));
+        }
+        Ok(validators(&meta))
+    }
+}
+
+/// A file's version: inode, mtime (ns) and size change whenever the file is replaced or edited.
+fn validators(meta: &std::fs::Metadata) -> Validators {
+    Validators {
+        size: meta.len(),
+        modified: meta.modified().ok(),
+        version: format!("{:x}-{:x}-{:x}", meta.ino(), mtime_ns(meta), meta.len()),
     }
 }
 
@@ -106,10 +122,8 @@ mod tests {
     struct TempDir(PathBuf);
     impl TempDir {
         fn new(name: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!(
-                "tofu-file-test-{name}-{}",
-                std::process::id()
-            ));
+            let dir =
+                std::env::temp_dir().join(format!("tofu-file-test-{name}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             TempDir(dir)
@@ -143,12 +157,23 @@ mod tests {
         assert!(o.validators.modified.is_some());
         assert!(!o.validators.version.is_empty());
         assert_eq!(s.get("inside.jpg", 100).unwrap().bytes, b"twelve bytes");
+        assert_eq!(s.stat("recipes/1.jpg").unwrap(), o.validators);
+        assert!(matches!(
+            s.stat("escape.jpg"),
+            Err(StorageError::KeyRefused(_))
+        ));
+        assert!(matches!(s.stat("recipes"), Err(StorageError::NotFound(_))));
     }
 
     #[test]
     fn is_confined_to_its_root() {
         let (_dir, s) = fixture("confine");
-        for key in ["escape.jpg", "up/secret.txt", "../secret.txt", "/etc/passwd"] {
+        for key in [
+            "escape.jpg",
+            "up/secret.txt",
+            "../secret.txt",
+            "/etc/passwd",
+        ] {
             assert!(
                 matches!(s.get(key, 100), Err(StorageError::KeyRefused(_))),
                 "{key}"
@@ -159,8 +184,14 @@ mod tests {
     #[test]
     fn missing_and_directories_are_not_found() {
         let (_dir, s) = fixture("missing");
-        assert!(matches!(s.get("nope.jpg", 100), Err(StorageError::NotFound(_))));
-        assert!(matches!(s.get("recipes", 100), Err(StorageError::NotFound(_))));
+        assert!(matches!(
+            s.get("nope.jpg", 100),
+            Err(StorageError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.get("recipes", 100),
+            Err(StorageError::NotFound(_))
+        ));
         assert!(matches!(
             s.get("recipes/1.jpg/x", 100),
             Err(StorageError::NotFound(_))

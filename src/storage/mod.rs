@@ -68,6 +68,10 @@ impl From<StorageError> for TofuError {
 pub trait Storage: Send + Sync + fmt::Debug {
     /// The object under `key`, refusing (without reading it whole) one above `max_bytes`.
     fn get(&self, key: &str, max_bytes: u64) -> Result<Object, StorageError>;
+
+    /// The validators of the object under `key`, without its bytes (a stat, a HEAD): enough to
+    /// answer a conditional request with 304.
+    fn stat(&self, key: &str) -> Result<Validators, StorageError>;
 }
 
 /// Opens the backend a `TofuStorage` URL names. Fails (at startup) on an unknown scheme or a
@@ -77,7 +81,9 @@ pub fn open(url: &str) -> Result<Arc<dyn Storage>, String> {
         return Ok(Arc::new(FileStorage::open(path)?));
     }
     if url.starts_with("s3://") {
-        return Err(format!("{url}: s3:// storage is not available in this build yet"));
+        return Err(format!(
+            "{url}: s3:// storage is not available in this build yet"
+        ));
     }
     Err(format!(
         "{url}: unknown storage URL (expected file:///absolute/path or s3://bucket/prefix)"
@@ -107,7 +113,16 @@ mod tests {
 
     #[test]
     fn keys_that_could_escape_are_refused() {
-        for key in ["", "/etc/passwd", "a/../b", "..", "a/./b", "a//b", "a/", "a\0b"] {
+        for key in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "..",
+            "a/./b",
+            "a//b",
+            "a/",
+            "a\0b",
+        ] {
             assert!(
                 matches!(key_segments(key), Err(StorageError::KeyRefused(_))),
                 "{key:?}"

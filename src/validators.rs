@@ -1,0 +1,155 @@
+//! Validators of an output (ETag, Last-Modified) and conditional requests.
+//!
+//! Everything here is computed from the original's *version* (what a stat or a HEAD returns),
+//! never from its bytes, so a revalidation (If-None-Match / If-Modified-Since) is answered 304
+//! without fetching the body or decoding anything.
+
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+
+/// What the output format of a response was decided by: part of the ETag, because the same URL
+/// may give different bytes under `TofuAutoFormat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatChoice {
+    /// The URL's extension.
+    Explicit(crate::ops::OutputFormat),
+    /// No extension: the source's format.
+    Source,
+    /// No extension, and content negotiation picked this format.
+    Negotiated(crate::ops::OutputFormat),
+}
+
+impl FormatChoice {
+    /// The format to ask the transform for (`None` = the source's).
+    pub fn requested(self) -> Option<crate::ops::OutputFormat> {
+        match self {
+            FormatChoice::Explicit(f) | FormatChoice::Negotiated(f) => Some(f),
+            FormatChoice::Source => None,
+        }
+    }
+
+    fn token(self) -> String {
+        match self {
+            FormatChoice::Explicit(f) => f.extension().to_string(),
+            FormatChoice::Source => "source".to_string(),
+            FormatChoice::Negotiated(f) => format!("negotiated-{}", f.extension()),
+        }
+    }
+}
+
+/// A strong ETag: the same original version, signed string, format choice and pipeline give
+/// the same bytes on every node, so they give the same tag.
+pub fn etag(source_version: &str, signed: &str, choice: FormatChoice) -> String {
+    let mut h = Sha256::new();
+    for part in [source_version, signed, &choice.token()] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.update(crate::PIPELINE_VERSION.to_be_bytes());
+    format!("\"{}\"", hex::encode(&h.finalize()[..12]))
+}
+
+/// An IMF-fixdate (RFC 9110) for Last-Modified.
+pub fn http_date(time: SystemTime) -> String {
+    httpdate::fmt_http_date(time)
+}
+
+/// True when the request's conditional headers say the client's copy is current (RFC 9110
+/// §13.1.2–3): If-None-Match, when present, decides alone (weak comparison, `*` matches);
+/// otherwise If-Modified-Since against Last-Modified at one-second resolution.
+pub fn not_modified(
+    if_none_match: Option<&str>,
+    if_modified_since: Option<&str>,
+    etag: &str,
+    last_modified: Option<SystemTime>,
+) -> bool {
+    if let Some(list) = if_none_match {
+        let ours = etag.trim_start_matches("W/");
+        return list
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag.trim_start_matches("W/") == ours);
+    }
+    match (if_modified_since, last_modified) {
+        (Some(since), Some(modified)) => match httpdate::parse_http_date(since) {
+            Ok(since) => seconds(modified) <= seconds(since),
+            Err(_) => false,
+        },
+        _ => false,
+    }
+}
+
+fn seconds(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::OutputFormat;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn etags_change_with_every_input() {
+        let base = etag(
+            "v1",
+            "1/100x.jpg",
+            FormatChoice::Explicit(OutputFormat::Jpeg),
+        );
+        assert!(base.starts_with('"') && base.ends_with('"') && base.len() == 26);
+        assert_eq!(
+            base,
+            etag(
+                "v1",
+                "1/100x.jpg",
+                FormatChoice::Explicit(OutputFormat::Jpeg)
+            )
+        );
+        for other in [
+            etag(
+                "v2",
+                "1/100x.jpg",
+                FormatChoice::Explicit(OutputFormat::Jpeg),
+            ),
+            etag(
+                "v1",
+                "1/101x.jpg",
+                FormatChoice::Explicit(OutputFormat::Jpeg),
+            ),
+            etag("v1", "1/100x.jpg", FormatChoice::Source),
+            etag(
+                "v1",
+                "1/100x.jpg",
+                FormatChoice::Negotiated(OutputFormat::WebP),
+            ),
+        ] {
+            assert_ne!(base, other);
+        }
+    }
+
+    #[test]
+    fn if_none_match_decides_when_present() {
+        let t = Some(UNIX_EPOCH + Duration::from_secs(1_000_000));
+        let later = "Fri, 24 Jul 2026 11:50:45 GMT";
+        assert!(not_modified(Some("\"a\""), None, "\"a\"", t));
+        assert!(not_modified(Some("\"x\", W/\"a\""), None, "\"a\"", t));
+        assert!(not_modified(Some("*"), None, "\"a\"", t));
+        assert!(!not_modified(Some("\"b\""), Some(later), "\"a\"", t));
+    }
+
+    #[test]
+    fn if_modified_since_compares_whole_seconds() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_784_893_845_700);
+        let same = "Fri, 24 Jul 2026 11:50:45 GMT";
+        let before = "Fri, 24 Jul 2026 11:50:44 GMT";
+        assert_eq!(http_date(t), same);
+        assert!(not_modified(None, Some(same), "\"a\"", Some(t)));
+        assert!(!not_modified(None, Some(before), "\"a\"", Some(t)));
+        assert!(!not_modified(None, Some("garbage"), "\"a\"", Some(t)));
+        assert!(!not_modified(None, Some(same), "\"a\"", None));
+        assert!(!not_modified(None, None, "\"a\"", Some(t)));
+    }
+}

@@ -20,7 +20,9 @@ mod apache {
         let out = Command::new(apxs)
             .args(["-q", var])
             .output()
-            .unwrap_or_else(|e| panic!("running {apxs} -q {var}: {e} (install apache2-dev or set APXS)"));
+            .unwrap_or_else(|e| {
+                panic!("running {apxs} -q {var}: {e} (install apache2-dev or set APXS)")
+            });
         assert!(out.status.success(), "{apxs} -q {var} failed");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
@@ -88,6 +90,7 @@ mod apache {
         }
         for v in [
             "ap_conftree",
+            "ap_server_conf",
             "MODULE_MAGIC_COOKIE",
             "MODULE_MAGIC_NUMBER_MAJOR",
             "MODULE_MAGIC_NUMBER_MINOR",

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::TofuError;
 use crate::ops::Ops;
@@ -30,6 +31,8 @@ pub const DEFAULT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 pub const DEFAULT_ERROR_CACHE_CONTROL: &str = "public, max-age=60";
 /// `TofuSourceKey` default.
 pub const DEFAULT_SOURCE_KEY: &str = "{id}";
+/// `TofuQueueTimeout` default.
+pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Largest value `TofuMaxOutputDimension` accepts (JPEG's own limit).
 pub const MAX_OUTPUT_DIMENSION_LIMIT: u32 = 65_500;
 
@@ -52,6 +55,8 @@ pub struct DirConfig {
     presets: Option<Arc<BTreeMap<String, String>>>,
     presets_only: Option<bool>,
     auto_format: Option<bool>,
+    concurrency: Option<usize>,
+    queue_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for DirConfig {
@@ -95,6 +100,8 @@ impl DirConfig {
             presets: merge_presets(&parent.presets, &child.presets),
             presets_only: pick(&parent.presets_only, &child.presets_only),
             auto_format: pick(&parent.auto_format, &child.auto_format),
+            concurrency: pick(&parent.concurrency, &child.concurrency),
+            queue_timeout: pick(&parent.queue_timeout, &child.queue_timeout),
         }
     }
 
@@ -177,6 +184,20 @@ impl DirConfig {
         self.error_cache_control
             .as_deref()
             .unwrap_or(DEFAULT_ERROR_CACHE_CONTROL)
+    }
+
+    /// `TofuConcurrency`: transforms at once per child process (default: the CPU count).
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        })
+    }
+
+    /// `TofuQueueTimeout`: how long a request waits for a transform slot.
+    pub fn queue_timeout(&self) -> Duration {
+        self.queue_timeout.unwrap_or(DEFAULT_QUEUE_TIMEOUT)
     }
 
     /// `TofuAutoFormat`: negotiate WebP for URLs without an extension.
@@ -311,7 +332,41 @@ pub const DIRECTIVES: &[Directive] = &[
             Ok(())
         }),
     },
+    Directive {
+        name: c"TofuConcurrency",
+        help: c"transforms at once per child process (default: the number of CPUs)",
+        set: Setter::One(set_concurrency),
+    },
+    Directive {
+        name: c"TofuQueueTimeout",
+        help: c"seconds a request waits for a transform slot before 503 (default 2)",
+        set: Setter::One(set_queue_timeout),
+    },
 ];
+
+fn set_concurrency(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let n = positive(parse_count(arg, false)?)?;
+    if n > 1024 {
+        return Err(format!("{n} is above 1024"));
+    }
+    c.concurrency = Some(n as usize);
+    Ok(())
+}
+
+fn set_queue_timeout(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    c.queue_timeout = Some(parse_seconds(arg)?);
+    Ok(())
+}
+
+/// Seconds, decimals allowed (`0.5`), at most an hour.
+pub fn parse_seconds(arg: &str) -> Result<Duration, String> {
+    match arg.parse::<f64>() {
+        Ok(s) if (0.0..=3600.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err(format!(
+            "{arg:?} is not a number of seconds between 0 and 3600"
+        )),
+    }
+}
 
 fn set_preset(c: &mut DirConfig, name: &str, ops: &str) -> Result<(), String> {
     if !crate::url::is_preset_name(name) {
@@ -514,6 +569,9 @@ pub(crate) mod tests {
             ("TofuStorage", "ftp://x"),
             ("TofuStorage", "file:///nonexistent/tofu"),
             ("TofuCacheControl", "public\r\nSet-Cookie: x=1"),
+            ("TofuConcurrency", "0"),
+            ("TofuQueueTimeout", "-1"),
+            ("TofuQueueTimeout", "forever"),
         ] {
             let err = set(&mut c, name, arg).expect_err(&format!("{name} {arg}"));
             assert!(!err.is_empty());
@@ -527,6 +585,10 @@ pub(crate) mod tests {
         set(&mut c, "TofuSignatureBytes", "8").unwrap();
         set(&mut c, "TofuSourceKey", "originals/{id}.jpg").unwrap();
         set(&mut c, "TofuStorage", "file:///").unwrap();
+        set(&mut c, "TofuQueueTimeout", "0.5").unwrap();
+        set(&mut c, "TofuConcurrency", "3").unwrap();
+        assert_eq!(c.queue_timeout(), Duration::from_millis(500));
+        assert_eq!(c.concurrency(), 3);
         assert_eq!(c.max_source_bytes(), 8 << 20);
         assert_eq!(c.signature_bytes(), 8);
         assert_eq!(c.source_key("12/3"), "originals/12/3.jpg");

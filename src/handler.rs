@@ -4,11 +4,16 @@
 //! the Apache adapter writes out. Keeping httpd out of here is what lets unit tests drive the
 //! whole flow.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::coalesce::Role;
 use crate::config::DirConfig;
 use crate::error::{LogLevel, TofuError};
 use crate::negotiate;
 use crate::ops::OutputFormat;
-use crate::storage::Validators;
+use crate::process::{ProcessState, Rendered};
+use crate::storage::{Storage, Validators};
 use crate::transform::{self, Job, Limits};
 use crate::url::{self, ImageRequest};
 use crate::validators::{self, FormatChoice};
@@ -34,15 +39,25 @@ pub struct Reply {
     pub content_type: Option<&'static str>,
     /// Response headers, in order.
     pub headers: Vec<(&'static str, String)>,
-    /// The encoded image (success only).
-    pub body: Vec<u8>,
+    /// The rendered image (success only), shared with coalesced requests: never copied.
+    pub image: Option<Arc<Rendered>>,
     /// One line a client may read (400/422), shown unless an ErrorDocument takes over.
     pub error_message: Option<String>,
     /// The error-log line of a non-2xx answer, with its level.
     pub log: Option<(LogLevel, String)>,
+    /// Values for `r->notes` (`%{tofu-…}n` in a LogFormat): outcome and timings.
+    pub notes: Vec<(&'static str, String)>,
 }
 
 impl Reply {
+    /// The bytes to send (empty for anything but a 200).
+    pub fn body(&self) -> &[u8] {
+        self.image
+            .as_ref()
+            .map(|r| r.encoded.bytes.as_slice())
+            .unwrap_or_default()
+    }
+
     /// The value of the first header called `name`.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -52,12 +67,46 @@ impl Reply {
     }
 }
 
-/// Serves one request with the merged config of its location.
-pub fn handle(config: &DirConfig, request: RequestInfo<'_>) -> Reply {
-    match serve(config, request) {
+/// How long a coalesced follower waits for its leader beyond the queue timeout.
+pub const FOLLOWER_EXTRA_WAIT: Duration = Duration::from_secs(30);
+
+/// Where a request's time went, for the notes.
+#[derive(Debug, Default, Clone, Copy)]
+struct Timings {
+    fetch: Option<Duration>,
+    queue: Option<Duration>,
+    transform: Option<Duration>,
+}
+
+/// Serves one request with the merged config of its location and its process's state.
+pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'_>) -> Reply {
+    let started = Instant::now();
+    let mut timings = Timings::default();
+    let mut role = None;
+    let mut reply = match serve(config, process, request, &mut timings, &mut role) {
         Ok(reply) => reply,
         Err(error) => error_reply(config, request, &error),
+    };
+    let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
+    reply.notes.push(("tofu-status", reply.status.to_string()));
+    if let Some(role) = role {
+        let name = match role {
+            Role::Leader => "leader",
+            Role::Follower => "follower",
+        };
+        reply.notes.push(("tofu-coalesced", name.to_string()));
     }
+    for (name, value) in [
+        ("tofu-fetch-ms", timings.fetch),
+        ("tofu-queue-ms", timings.queue),
+        ("tofu-transform-ms", timings.transform),
+        ("tofu-total-ms", Some(started.elapsed())),
+    ] {
+        if let Some(value) = value {
+            reply.notes.push((name, ms(value)));
+        }
+    }
+    reply
 }
 
 /// The reply to a failure: status, cache policy by status class, log line.
@@ -80,16 +129,23 @@ pub fn error_reply(config: &DirConfig, request: RequestInfo<'_>, error: &TofuErr
         status,
         content_type: None,
         headers,
-        body: Vec::new(),
+        image: None,
         error_message: error.public_message().map(str::to_string),
         log: Some((
             error.log_level(),
             format!("{status} {error} [{}]", request.raw_path),
         )),
+        notes: vec![("tofu-error", error.to_string())],
     }
 }
 
-fn serve(config: &DirConfig, request: RequestInfo<'_>) -> Result<Reply, TofuError> {
+fn serve(
+    config: &DirConfig,
+    process: &ProcessState,
+    request: RequestInfo<'_>,
+    timings: &mut Timings,
+    role: &mut Option<Role>,
+) -> Result<Reply, TofuError> {
     if request.method != "GET" && request.method != "HEAD" {
         return Err(TofuError::MethodNotAllowed(request.method.to_string()));
     }
@@ -118,34 +174,92 @@ fn serve(config: &DirConfig, request: RequestInfo<'_>) -> Result<Reply, TofuErro
                 status: 304,
                 content_type: None,
                 headers,
-                body: Vec::new(),
+                image: None,
                 error_message: None,
                 log: Some((
                     LogLevel::Debug,
                     format!("304 not modified [{}]", request.raw_path),
                 )),
+                notes: Vec::new(),
             });
         }
     }
 
-    let original = storage.get(&key, config.max_source_bytes())?;
     let job = Job {
         ops: image.ops,
         format: choice.requested(),
         default_quality: config.default_quality(),
     };
+    // Identical concurrent misses (same original, URL and format choice) render once.
+    let flight = format!(
+        "{}\0{key}\0{}\0{choice:?}",
+        config.storage_url().unwrap_or_default(),
+        image.signed_string()
+    );
+    let (rendered, how) = process.coalescer.run(
+        &flight,
+        config.queue_timeout() + FOLLOWER_EXTRA_WAIT,
+        Err(TofuError::Internal(
+            "the coalesced request rendering this image failed".into(),
+        )),
+        || {
+            Err(TofuError::Overloaded {
+                reason: "an identical request is still rendering".into(),
+                retry_after_secs: 1,
+            })
+        },
+        || render(config, process, storage.as_ref(), &key, &job, timings),
+    );
+    *role = Some(how);
+    let rendered = rendered?;
+    Ok(Reply {
+        status: 200,
+        content_type: Some(rendered.encoded.format.mime_type()),
+        headers: success_headers(config, &image, choice, &rendered.validators, negotiable),
+        image: Some(rendered),
+        error_message: None,
+        log: None,
+        notes: Vec::new(),
+    })
+}
+
+/// Fetches the original and transforms it in one of the process's transform slots.
+fn render(
+    config: &DirConfig,
+    process: &ProcessState,
+    storage: &dyn Storage,
+    key: &str,
+    job: &Job,
+    timings: &mut Timings,
+) -> Result<Arc<Rendered>, TofuError> {
+    let started = Instant::now();
+    let original = storage.get(key, config.max_source_bytes())?;
+    timings.fetch = Some(started.elapsed());
+
+    let queued = Instant::now();
+    let capacity = config.concurrency();
+    let _slot = process
+        .admission
+        .acquire(capacity, config.queue_timeout())
+        .ok_or_else(|| TofuError::Overloaded {
+            reason: format!(
+                "all {capacity} transform slots stayed busy for {:?}",
+                config.queue_timeout()
+            ),
+            retry_after_secs: config.queue_timeout().as_secs().max(1) as u32,
+        })?;
+    timings.queue = Some(queued.elapsed());
+
+    let transforming = Instant::now();
     let limits = Limits {
         max_source_pixels: config.max_source_pixels(),
     };
-    let encoded = transform::run(&original.bytes, &job, &limits)?;
-    Ok(Reply {
-        status: 200,
-        content_type: Some(encoded.format.mime_type()),
-        headers: success_headers(config, &image, choice, &original.validators, negotiable),
-        body: encoded.bytes,
-        error_message: None,
-        log: None,
-    })
+    let encoded = transform::run(&original.bytes, job, &limits)?;
+    timings.transform = Some(transforming.elapsed());
+    Ok(Arc::new(Rendered {
+        encoded,
+        validators: original.validators,
+    }))
 }
 
 /// Which output format this request gets, and why (the ETag depends on the reason too).
@@ -233,6 +347,7 @@ mod tests {
     fn get(c: &DirConfig, path: &str) -> Reply {
         handle(
             c,
+            &ProcessState::default(),
             RequestInfo {
                 method: "GET",
                 raw_path: path,
@@ -272,6 +387,7 @@ mod tests {
         assert_eq!(r.header("Cache-Control"), Some("public, max-age=60"));
         let post = handle(
             &c,
+            &ProcessState::default(),
             RequestInfo {
                 method: "POST",
                 raw_path: "/img/a/100x/00",
@@ -297,7 +413,7 @@ mod tests {
         let r = get(&c, &path);
         assert_eq!(r.status, 200, "{:?}", r.log);
         assert_eq!(r.content_type, Some("image/png"));
-        assert!(r.body.starts_with(b"\x89PNG"));
+        assert!(r.body().starts_with(b"\x89PNG"));
         assert_eq!(
             r.header("Cache-Control"),
             Some("public, max-age=31536000, immutable")
@@ -306,7 +422,8 @@ mod tests {
         assert_eq!(r.header("Vary"), None);
         let again = get(&c, &path);
         assert_eq!(r.header("ETag"), again.header("ETag"));
-        assert_eq!(r.body, again.body, "output is deterministic");
+        assert_eq!(r.body(), again.body(), "output is deterministic");
+        assert!(r.notes.iter().any(|(n, _)| *n == "tofu-transform-ms"));
     }
 
     /// Storage that can stat but whose bodies fail: a 304 from it proves nothing was fetched
@@ -344,6 +461,7 @@ mod tests {
         let conditional = |inm: Option<&str>, ims: Option<&str>| {
             handle(
                 &stat_only,
+                &ProcessState::default(),
                 RequestInfo {
                     method: "GET",
                     raw_path: &path,
@@ -355,7 +473,7 @@ mod tests {
         };
         let r = conditional(Some(&etag), None);
         assert_eq!(r.status, 304, "{:?}", r.log);
-        assert!(r.body.is_empty());
+        assert!(r.body().is_empty());
         assert_eq!(r.header("ETag"), Some(etag.as_str()));
         assert_eq!(r.header("Cache-Control"), first.header("Cache-Control"));
         assert_eq!(conditional(None, Some(&modified)).status, 304);
@@ -371,6 +489,7 @@ mod tests {
         let with = |accept: Option<&str>| {
             handle(
                 &c,
+                &ProcessState::default(),
                 RequestInfo {
                     method: "GET",
                     raw_path: &path,
@@ -406,6 +525,69 @@ mod tests {
             get(&c, "/img/a/thumb/00112233445566778899aabbccddeeff.png").status,
             403
         );
+    }
+
+    #[test]
+    fn identical_concurrent_requests_render_once() {
+        let c = config(&testdata());
+        let process = ProcessState::default();
+        let path = signed(LANDSCAPE, "300x", ".webp");
+        let barrier = std::sync::Barrier::new(6);
+        let replies: Vec<Reply> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    scope.spawn(|| {
+                        barrier.wait();
+                        handle(
+                            &c,
+                            &process,
+                            RequestInfo {
+                                method: "GET",
+                                raw_path: &path,
+                                ..RequestInfo::default()
+                            },
+                        )
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(replies.iter().all(|r| r.status == 200));
+        let leaders = replies
+            .iter()
+            .filter(|r| r.notes.contains(&("tofu-coalesced", "leader".to_string())))
+            .count();
+        let renders = replies
+            .iter()
+            .filter(|r| r.notes.iter().any(|(n, _)| *n == "tofu-transform-ms"))
+            .count();
+        // Threads that arrive after the leader finished lead a flight of their own; with a
+        // barrier start and a ~50 ms transform nearly all follow. At least one must have.
+        assert!(leaders < 6, "no request was coalesced");
+        assert_eq!(leaders, renders, "only leaders transform");
+        assert!(replies.iter().all(|r| r.body() == replies[0].body()));
+        assert_eq!(process.admission.in_use(), 0);
+    }
+
+    #[test]
+    fn a_full_process_answers_503_with_retry_after() {
+        let mut c = config(&testdata());
+        set(&mut c, "TofuConcurrency", "1").unwrap();
+        set(&mut c, "TofuQueueTimeout", "0.05").unwrap();
+        let process = ProcessState::default();
+        let _busy = process.admission.acquire(1, Duration::ZERO).unwrap();
+        let r = handle(
+            &c,
+            &process,
+            RequestInfo {
+                method: "GET",
+                raw_path: &signed(LANDSCAPE, "100x", ".jpg"),
+                ..RequestInfo::default()
+            },
+        );
+        assert_eq!(r.status, 503);
+        assert_eq!(r.header("Retry-After"), Some("1"));
+        assert_eq!(r.header("Cache-Control"), Some("no-store"));
     }
 
     #[test]

@@ -6,12 +6,15 @@
 //! the FFI adapter and the only place allowed to use `unsafe`.
 #![deny(unsafe_code)]
 
+pub mod admission;
+pub mod coalesce;
 pub mod config;
 pub mod config_tree;
 pub mod error;
 pub mod handler;
 pub mod negotiate;
 pub mod ops;
+pub mod process;
 pub mod signature;
 pub mod storage;
 pub mod transform;

@@ -75,6 +75,45 @@ pub unsafe extern "C" fn create_dir_config(
     )
 }
 
+/// Per-server state: the process-wide state lives in the main server's slot, created lazily in
+/// each child (the parent only ever holds the empty cell, so nothing crosses a fork).
+#[derive(Default)]
+pub struct ServerSlot {
+    pub process: std::sync::OnceLock<crate::process::ProcessState>,
+}
+
+/// `create_server_config`: an empty slot per server, owned by pconf.
+pub unsafe extern "C" fn create_server_config(
+    p: *mut ffi::apr_pool_t,
+    _s: *mut ffi::server_rec,
+) -> *mut c_void {
+    super::guard(
+        |_| ptr::null_mut(),
+        || {
+            let pool = unsafe { Pool::from_raw(p) }.expect("no pool");
+            pool.place(ServerSlot::default()) as *mut c_void
+        },
+    )
+}
+
+/// This child's process state (created on first use).
+pub fn process_state<'a>() -> Option<&'a crate::process::ProcessState> {
+    // SAFETY: ap_server_conf is the main server for the life of the config generation; our slot
+    // in it is a ServerSlot placed by create_server_config in pconf, which outlives requests.
+    unsafe {
+        let main = ffi::ap_server_conf;
+        if main.is_null() {
+            return None;
+        }
+        let slot = ffi::module_config((*main).module_config, super::module::module_index())
+            as *const ServerSlot;
+        slot.as_ref().map(|slot| {
+            slot.process
+                .get_or_init(crate::process::ProcessState::default)
+        })
+    }
+}
+
 /// `merge_dir_config`: a new config, child over parent, inputs untouched. Runs per request, so
 /// it only clones `Arc`s.
 pub unsafe extern "C" fn merge_dir_config(

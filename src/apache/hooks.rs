@@ -3,6 +3,7 @@
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
+use super::directives;
 use super::ffi;
 use super::log;
 use super::module::module_index;
@@ -104,15 +105,21 @@ pub unsafe extern "C" fn post_config(
     )
 }
 
-/// `child_init`: per-process state would be created here, never in the parent before fork.
-/// Nothing is needed yet (file storage is stateless); logged at debug for visibility.
+/// `child_init`: creates this child's process state (transform slots, coalescing table) —
+/// here, after fork, never in the parent.
 pub unsafe extern "C" fn child_init(_pchild: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
     super::guard(
         |_| (),
-        || unsafe {
-            log::server(s, ffi::APLOG_DEBUG as i32, || {
-                format!("mod_tofu child {} ready", std::process::id())
-            })
+        || {
+            let ready = directives::process_state().is_some();
+            unsafe {
+                log::server(s, ffi::APLOG_DEBUG as i32, || {
+                    format!(
+                        "mod_tofu child {} ready (state: {ready})",
+                        std::process::id()
+                    )
+                })
+            }
         },
     )
 }
@@ -146,9 +153,12 @@ fn serve(request: &mut Request) -> c_int {
         if_none_match: request.header_in(c"If-None-Match"),
         if_modified_since: request.header_in(c"If-Modified-Since"),
     };
-    let reply = match request.dir_config::<DirConfig>(module_index()) {
-        Some(config) => handler::handle(config, info),
-        None => handler::error_reply(
+    let reply = match (
+        request.dir_config::<DirConfig>(module_index()),
+        directives::process_state(),
+    ) {
+        (Some(config), Some(process)) => handler::handle(config, process, info),
+        _ => handler::error_reply(
             &DirConfig::default(),
             info,
             &TofuError::Misconfigured("no mod_tofu config for this request".into()),
@@ -158,6 +168,9 @@ fn serve(request: &mut Request) -> c_int {
 }
 
 fn respond(request: &mut Request, reply: Reply) -> c_int {
+    for (name, value) in &reply.notes {
+        request.set_note(name, value);
+    }
     if let Some((level, line)) = &reply.log {
         // SAFETY: live request.
         unsafe { log::request(request.as_ptr(), log::aplog(*level), || line.clone()) };
@@ -185,9 +198,9 @@ fn respond(request: &mut Request, reply: Reply) -> c_int {
     if let Some(mime) = reply.content_type {
         request.set_content_type(mime);
     }
-    request.set_content_length(reply.body.len());
+    request.set_content_length(reply.body().len());
     if !request.header_only() {
-        request.write(&reply.body);
+        request.write(reply.body());
     }
     OK
 }

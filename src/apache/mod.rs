@@ -5,7 +5,7 @@
 //! `extern "C"` entry points (each one under `catch_unwind`); `module` is the exported
 //! `tofu_module` that `LoadModule` finds.
 
-mod directives;
+pub(crate) mod directives;
 mod ffi;
 mod hooks;
 mod log;

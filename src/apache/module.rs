@@ -20,7 +20,7 @@ pub static mut tofu_module: ffi::module = ffi::module {
     rewrite_args: None,
     create_dir_config: Some(directives::create_dir_config),
     merge_dir_config: Some(directives::merge_dir_config),
-    create_server_config: None,
+    create_server_config: Some(directives::create_server_config),
     merge_server_config: None,
     cmds: directives::COMMANDS.as_ptr(),
     register_hooks: Some(register_hooks),

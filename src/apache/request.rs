@@ -104,6 +104,14 @@ impl Request {
         unsafe { ffi::apr_table_set(table, name, value) }
     }
 
+    /// Sets `r->notes[name]` (read by mod_log_config as `%{name}n`).
+    pub fn set_note(&mut self, name: &str, value: &str) {
+        let pool = self.pool();
+        let (name, value) = (pool.strdup(name), pool.strdup(value));
+        // SAFETY: the notes table belongs to the live request; apr_table_set copies.
+        unsafe { ffi::apr_table_set(self.0.notes, name, value) }
+    }
+
     /// Writes body bytes; false when the client went away.
     pub fn write(&mut self, body: &[u8]) -> bool {
         let mut rest = body;

@@ -24,7 +24,12 @@ impl Node {
     }
 
     fn sets_handler_tofu(&self) -> bool {
-        self.is("SetHandler") && self.args.trim().trim_matches('"').eq_ignore_ascii_case("tofu")
+        self.is("SetHandler")
+            && self
+                .args
+                .trim()
+                .trim_matches('"')
+                .eq_ignore_ascii_case("tofu")
     }
 
     /// The section's argument without the closing `>` and quotes.
@@ -190,13 +195,28 @@ mod tests {
     fn inherits_from_server_level_and_covering_locations() {
         let top = vec![
             d("TofuSecret", "k", 1),
-            section("<Location", "/img>", 2, vec![d("TofuStorage", "file:///", 3)]),
-            section("<Location", "\"/img/thumbs\">", 5, vec![d("SetHandler", "tofu", 6)]),
+            section(
+                "<Location",
+                "/img>",
+                2,
+                vec![d("TofuStorage", "file:///", 3)],
+            ),
+            section(
+                "<Location",
+                "\"/img/thumbs\">",
+                5,
+                vec![d("SetHandler", "tofu", 6)],
+            ),
         ];
         assert!(unservable(&top).is_empty(), "{:?}", unservable(&top));
         let top = vec![
             d("TofuSecret", "k", 1),
-            section("<Location", "/imgs>", 2, vec![d("TofuStorage", "file:///", 3)]),
+            section(
+                "<Location",
+                "/imgs>",
+                2,
+                vec![d("TofuStorage", "file:///", 3)],
+            ),
             section("<Location", "/img>", 5, vec![d("SetHandler", "tofu", 6)]),
         ];
         let problems = unservable(&top);
@@ -210,7 +230,12 @@ mod tests {
             "<VirtualHost",
             "*:80>",
             1,
-            vec![section("<Location", "/img>", 2, vec![d("SetHandler", "TOFU", 3)])],
+            vec![section(
+                "<Location",
+                "/img>",
+                2,
+                vec![d("SetHandler", "TOFU", 3)],
+            )],
         )];
         let problems = unservable(&top);
         assert_eq!(problems.len(), 1);
@@ -227,7 +252,12 @@ mod tests {
                 "<VirtualHost",
                 "*:80>",
                 3,
-                vec![section("<Location", "/img>", 4, vec![d("SetHandler", "tofu", 5)])],
+                vec![section(
+                    "<Location",
+                    "/img>",
+                    4,
+                    vec![d("SetHandler", "tofu", 5)],
+                )],
             ),
         ];
         assert!(unservable(&top).is_empty());
@@ -238,8 +268,18 @@ mod tests {
         let top = vec![
             d("TofuSecret", "k", 1),
             d("TofuStorage", "file:///", 2),
-            section("<Directory", "/var/www>", 3, vec![d("SetHandler", "tofu", 4)]),
-            section("<LocationMatch", "^/i>", 5, vec![d("SetHandler", "tofu", 6)]),
+            section(
+                "<Directory",
+                "/var/www>",
+                3,
+                vec![d("SetHandler", "tofu", 4)],
+            ),
+            section(
+                "<LocationMatch",
+                "^/i>",
+                5,
+                vec![d("SetHandler", "tofu", 6)],
+            ),
         ];
         let problems = unservable(&top);
         assert_eq!(problems.len(), 2, "{problems:?}");
@@ -248,7 +288,12 @@ mod tests {
 
     #[test]
     fn other_handlers_are_not_our_business() {
-        let top = vec![section("<Location", "/x>", 1, vec![d("SetHandler", "server-status", 2)])];
+        let top = vec![section(
+            "<Location",
+            "/x>",
+            1,
+            vec![d("SetHandler", "server-status", 2)],
+        )];
         assert!(unservable(&top).is_empty());
     }
 }

@@ -47,7 +47,10 @@ pub enum TofuError {
     /// No transform slot became free within TofuQueueTimeout (or a breaker is open); the client
     /// may retry after the given number of seconds.
     #[error("overloaded: {reason}")]
-    Overloaded { reason: String, retry_after_secs: u32 },
+    Overloaded {
+        reason: String,
+        retry_after_secs: u32,
+    },
     /// The location is served by tofu but its configuration cannot serve (should have failed at
     /// startup; kept as a safety net).
     #[error("misconfigured: {0}")]

@@ -144,7 +144,10 @@ mod tests {
         assert!(!keys.verify("x/1x", &format!("{good}00"), 16), "extended");
         assert!(!keys.verify("x/1x", "", 16));
         assert!(!keys.verify("x/1x", "zz", 16));
-        assert!(!keys.verify("x/1x", &good[..8], 4), "below the minimum length");
+        assert!(
+            !keys.verify("x/1x", &good[..8], 4),
+            "below the minimum length"
+        );
         assert!(!Keys::new(vec![]).verify("x/1x", &good, 16));
     }
 }

@@ -15,7 +15,11 @@ use mod_tofu::transform::{self, Job, Limits};
 use mod_tofu::url;
 
 #[derive(Parser)]
-#[command(name = "tofu", version, about = "Sign, verify and render mod_tofu image URLs")]
+#[command(
+    name = "tofu",
+    version,
+    about = "Sign, verify and render mod_tofu image URLs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -76,8 +80,8 @@ impl KeyArgs {
     fn keys(&self) -> Result<Keys, String> {
         let mut keys: Vec<Vec<u8>> = self.secrets.iter().map(|s| s.as_bytes().to_vec()).collect();
         if let Some(file) = &self.secret_file {
-            let text = std::fs::read_to_string(file)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let text =
+                std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
             keys.extend(parse_secret_file(&text));
         }
         if keys.is_empty() || keys.iter().any(Vec::is_empty) {
@@ -123,8 +127,13 @@ fn run(cli: Cli) -> Result<(), String> {
                 .keys()?
                 .sign(&signed, keys.signature_bytes)
                 .ok_or("no key")?;
-            let ext = format.map(|f| format!(".{}", f.extension())).unwrap_or_default();
-            println!("{}/{raw_id}/{ops}/{signature}{ext}", prefix.trim_end_matches('/'));
+            let ext = format
+                .map(|f| format!(".{}", f.extension()))
+                .unwrap_or_default();
+            println!(
+                "{}/{raw_id}/{ops}/{signature}{ext}",
+                prefix.trim_end_matches('/')
+            );
             Ok(())
         }
         Command::Verify { keys, path } => {
@@ -135,7 +144,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 &request.signature,
                 keys.signature_bytes,
             ) {
-                println!("ok: id {:?}, signed string {:?}", request.id, request.signed_string());
+                println!(
+                    "ok: id {:?}, signed string {:?}",
+                    request.id,
+                    request.signed_string()
+                );
                 Ok(())
             } else {
                 Err(format!(
@@ -156,8 +169,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 .extension()
                 .and_then(|e| e.to_str())
                 .and_then(OutputFormat::from_extension);
-            let source =
-                std::fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
+            let source = std::fs::read(&input).map_err(|e| format!("{}: {e}", input.display()))?;
             let job = Job {
                 ops,
                 format,

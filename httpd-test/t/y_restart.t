@@ -1,0 +1,49 @@
+# httpd unloads and reloads the module on every restart: after a graceful restart (USR1) and a
+# full one (HUP) the module still serves, and no child crashed.
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Apache::Test qw(plan ok);
+use Apache::TestUtil qw(t_cmp);
+use Apache::TestRequest ();
+use TofuTest;
+
+plan tests => 3 * 2;
+
+my $pid_file = Apache::Test::vars('t_pid_file');
+
+sub server_pid {
+    open my $fh, '<', $pid_file or die "$pid_file: $!";
+    my $pid = <$fh>;
+    chomp $pid;
+    return $pid;
+}
+
+for my $signal ('USR1', 'HUP') {
+    my $mark = error_log_mark();
+    my $pid = server_pid();
+    kill $signal, $pid or die "kill $signal $pid: $!";
+    # Wait for the new generation to announce itself.
+    my $resumed = 0;
+    for (1 .. 100) {
+        select undef, undef, undef, 0.1;
+        if (error_log_since($mark) =~ /resuming normal operations/) { $resumed = 1; last }
+    }
+    ok t_cmp($resumed, 1, "$signal: the server restarted");
+    Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
+    my $res;
+    for (1 .. 20) {
+        $res = Apache::TestRequest::GET(signed_url(id => 'exif-orientation/Landscape_6.jpg',
+                                                   ops => '280x210', key => SECRET_FILE_FIRST));
+        last if $res->code == 200;
+        select undef, undef, undef, 0.2;
+    }
+    my $info = image_info($res->content) || {};
+    ok t_cmp($res->code . ' ' . ($info->{width} // '?') . 'x' . ($info->{height} // '?'),
+             '200 280x187', "$signal: mod_tofu serves after the restart");
+    my @crash = grep { /exit signal|Segmentation|panicked/ } split /\n/, error_log_since($mark);
+    ok t_cmp(scalar @crash, 0, "$signal: no crashed child (" . join(' | ', @crash) . ')');
+}

@@ -1,0 +1,223 @@
+//! Decode → orient → region → resize → encode, on bytes, with no Apache in sight.
+//!
+//! The order of work is chosen for CPU, which is the product's bill:
+//!
+//! 1. the format comes from magic bytes ([`sniff`]), the size from the header, and the pixel
+//!    limit is checked before any pixel buffer exists;
+//! 2. the geometry is planned in the upright (EXIF-oriented) image ([`plan`]), then mapped back
+//!    into the stored orientation ([`Orientation::to_stored`]);
+//! 3. a JPEG is decoded at the smallest DCT scale (1/8, 1/4, 1/2) that still leaves the Lanczos
+//!    pass a reduction of at least 2× ("shrink on load", as libvips does);
+//! 4. the crop window is resampled with Lanczos3 in the stored orientation;
+//! 5. only the small result is rotated/flipped upright, then encoded.
+//!
+//! TODO: colour profiles. An embedded ICC profile is ignored (pixels are taken as sRGB) and no
+//! profile is written; ICC → sRGB conversion is not done yet.
+
+mod encode;
+mod geometry;
+mod jpeg;
+mod orientation;
+mod other;
+mod pixels;
+mod resize;
+mod sniff;
+
+pub use geometry::{plan, Plan, Rect};
+pub use orientation::Orientation;
+pub use sniff::{sniff, SourceFormat};
+
+use crate::error::TofuError;
+use crate::ops::{Ops, OutputFormat};
+use jpeg::JpegHeader;
+use other::OtherHeader;
+
+/// Security limits checked from the image header before any pixel buffer is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// width × height (all frames) above this is refused (422) before decoding.
+    pub max_source_pixels: u64,
+}
+
+/// One transform to run: what the URL asked plus the configured default quality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Job {
+    pub ops: Ops,
+    /// Output format from the URL extension; `None` = the source's (GIF and others: PNG).
+    pub format: Option<OutputFormat>,
+    /// Quality used when `ops.quality` is `None`.
+    pub default_quality: u8,
+}
+
+/// An encoded result, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    pub format: OutputFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// What an original is, read from its header alone (no pixel decoded): for the CLI, benchmarks
+/// and logs, and to answer "too many pixels" without decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub format: SourceFormat,
+    /// Upright width (after EXIF orientation).
+    pub width: u32,
+    /// Upright height (after EXIF orientation).
+    pub height: u32,
+    pub orientation: Orientation,
+}
+
+/// The output format when the URL has no extension: the source's, except GIF (→ PNG: we write
+/// no GIF, and a still PNG is what a first frame is).
+pub fn default_output_format(source: SourceFormat) -> OutputFormat {
+    match source {
+        SourceFormat::Jpeg => OutputFormat::Jpeg,
+        SourceFormat::WebP => OutputFormat::WebP,
+        SourceFormat::Png | SourceFormat::Gif => OutputFormat::Png,
+    }
+}
+
+/// Reads format, upright size and orientation from the header, checking the limits, without
+/// decoding pixels.
+pub fn probe(source: &[u8], limits: &Limits) -> Result<Probe, TofuError> {
+    let opened = Opened::read(source, limits)?;
+    let (width, height) = opened
+        .orientation
+        .swap_size(opened.stored.0, opened.stored.1);
+    Ok(Probe {
+        format: opened.format,
+        width,
+        height,
+        orientation: opened.orientation,
+    })
+}
+
+/// Runs the whole pipeline on an original's bytes.
+pub fn run(source: &[u8], job: &Job, limits: &Limits) -> Result<Encoded, TofuError> {
+    let opened = Opened::read(source, limits)?;
+    let orientation = opened.orientation;
+    let (stored_w, stored_h) = opened.stored;
+    let (upright_w, upright_h) = orientation.swap_size(stored_w, stored_h);
+    let plan = plan(upright_w, upright_h, &job.ops)?;
+
+    // Work in the stored orientation; only the result is turned upright.
+    let crop = orientation.to_stored(plan.crop, upright_w, upright_h);
+    let (out_w, out_h) = orientation.swap_size(plan.width, plan.height);
+
+    let (pixels, crop) = match opened.header {
+        Header::Jpeg(header, adobe) => {
+            let denom = header.choose_scale(crop, out_w, out_h);
+            let pixels = header.decode(source, denom, adobe)?;
+            (pixels, crop.scaled(1.0 / f64::from(denom)))
+        }
+        Header::Other(header) => {
+            let mut pixels = header.decode()?;
+            if (pixels.width, pixels.height) != (stored_w, stored_h) {
+                return Err(TofuError::Unprocessable(
+                    "the source's header and data disagree".to_string(),
+                ));
+            }
+            pixels.drop_opaque_alpha();
+            (pixels, crop)
+        }
+    };
+    let resized = resize::resize(pixels, crop, out_w, out_h)?;
+    let upright = orientation.apply(resized);
+
+    let format = job
+        .format
+        .unwrap_or_else(|| default_output_format(opened.format));
+    let quality = job.ops.quality.unwrap_or(job.default_quality);
+    let (width, height) = (upright.width, upright.height);
+    let bytes = encode::encode(upright, format, quality)?;
+    Ok(Encoded {
+        bytes,
+        format,
+        width,
+        height,
+    })
+}
+
+/// A source whose header has been read and checked against the limits.
+struct Opened<'a> {
+    format: SourceFormat,
+    /// Width and height as stored (before orientation).
+    stored: (u32, u32),
+    orientation: Orientation,
+    header: Header<'a>,
+}
+
+enum Header<'a> {
+    /// The JPEG header and whether an Adobe APP14 marker is present.
+    Jpeg(JpegHeader, bool),
+    Other(OtherHeader<'a>),
+}
+
+impl<'a> Opened<'a> {
+    fn read(source: &'a [u8], limits: &Limits) -> Result<Opened<'a>, TofuError> {
+        let format = sniff(source)
+            .ok_or_else(|| TofuError::Unprocessable("not an image format we decode".to_string()))?;
+        let (header, orientation) = match format {
+            SourceFormat::Jpeg => {
+                let markers = jpeg::markers(source);
+                let orientation = markers
+                    .exif
+                    .map_or(Orientation::UPRIGHT, orientation::from_exif_data);
+                let header = JpegHeader::read(source)?;
+                (Header::Jpeg(header, markers.adobe), orientation)
+            }
+            SourceFormat::Png | SourceFormat::WebP | SourceFormat::Gif => {
+                if let Some((w, h)) = other::peek_dimensions(source, format) {
+                    check_pixels(w, h, limits)?;
+                }
+                let header = OtherHeader::read(source, format, limits.max_source_pixels)?;
+                let orientation = if format == SourceFormat::Gif {
+                    Orientation::UPRIGHT
+                } else {
+                    orientation::from_container(source)
+                };
+                (Header::Other(header), orientation)
+            }
+        };
+        let (w, h) = match &header {
+            Header::Jpeg(h, _) => h.dimensions(),
+            Header::Other(h) => h.dimensions(),
+        };
+        let stored = check_pixels(w, h, limits)?;
+        Ok(Opened {
+            format,
+            stored,
+            orientation,
+            header,
+        })
+    }
+}
+
+/// Refuses empty images and images above the pixel limit (from header values).
+fn check_pixels(width: u64, height: u64, limits: &Limits) -> Result<(u32, u32), TofuError> {
+    if width == 0 || height == 0 {
+        return Err(TofuError::Unprocessable(
+            "source has no pixels (zero width or height)".to_string(),
+        ));
+    }
+    let pixels = width.saturating_mul(height);
+    if pixels > limits.max_source_pixels {
+        return Err(TofuError::Unprocessable(format!(
+            "source has {pixels} pixels, above the limit {}",
+            limits.max_source_pixels
+        )));
+    }
+    match (u32::try_from(width), u32::try_from(height)) {
+        (Ok(w), Ok(h)) => Ok((w, h)),
+        _ => Err(TofuError::Unprocessable(format!(
+            "source has {pixels} pixels, above the limit {}",
+            limits.max_source_pixels
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests;

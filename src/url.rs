@@ -86,6 +86,28 @@ pub fn encode_id(id: &str) -> String {
         .join("/")
 }
 
+/// The path of an HTTP request target exactly as the client sent it: no query, no fragment,
+/// not percent-decoded, not normalised. httpd's `r->uri` and `parsed_uri.path` are decoded and
+/// have `..` resolved, but the signature covers the bytes the client sent, and a path that
+/// only looks canonical after httpd's cleanup must not pass as canonical. Accepts the
+/// absolute form (`http://host/path`) too, which proxies and some clients send.
+pub fn request_target_path(target: &str) -> &str {
+    let path = match target.find("://") {
+        Some(scheme_end) if !target.starts_with('/') => {
+            let after_authority = &target[scheme_end + 3..];
+            match after_authority.find(['/', '?', '#']) {
+                Some(i) if after_authority[i..].starts_with('/') => &after_authority[i..],
+                _ => "/",
+            }
+        }
+        _ => target,
+    };
+    match path.find(['?', '#']) {
+        Some(end) => &path[..end],
+        None => path,
+    }
+}
+
 /// Parses the path after the location prefix and its slash (`123/280x210c-q80/<sig>.jpg`).
 /// `max_dimension` is TofuMaxOutputDimension: a larger width or height is out of range.
 pub fn parse(path: &str, max_dimension: u32) -> Result<ImageRequest, TofuError> {
@@ -315,6 +337,23 @@ fn parse_number(digits: &str) -> Result<u64, TofuError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn request_target_path_keeps_what_the_client_sent() {
+        let cases = [
+            ("/img/a%20b/100x/00.jpg", "/img/a%20b/100x/00.jpg"),
+            ("/img/../x/100x/00?q=1", "/img/../x/100x/00"),
+            ("/img/x#frag", "/img/x"),
+            ("http://example.com/img/x?y", "/img/x"),
+            ("https://example.com:8443/img/%2e%2e/x", "/img/%2e%2e/x"),
+            ("http://example.com", "/"),
+            ("http://example.com?x", "/"),
+            ("*", "*"),
+        ];
+        for (target, path) in cases {
+            assert_eq!(request_target_path(target), path, "{target}");
+        }
+    }
     use super::*;
 
     const SIG: &str = "0123456789abcdef0123456789abcdef";

@@ -52,7 +52,10 @@ my @not_found = (
 # Ids that need encoding, canonically encoded: 200.
 my @odd = ('odd names/a b#(1).jpg', "odd names/caf\x{e9}.jpg");
 
-plan tests => 3 * @not_found + 2 * @odd + 2 + 4 + 2;
+# A correct signature spelled in uppercase hex is another URL for the same image: not canonical.
+my $upper = "/img/$id/280x210/" . uc signature($key, "$id/280x210");
+
+plan tests => 3 * @not_found + 2 * @odd + 2 + 5 + 2;
 
 for my $case (@not_found) {
     my ($sent, $ops, $ext, $what) = @$case;
@@ -75,7 +78,7 @@ ok t_cmp(enc_id('odd names/a b#(1).jpg'), 'odd%20names/a%20b%23(1).jpg', 'encodi
 ok t_cmp(enc_id("caf\x{e9}"), 'caf%C3%A9', 'UTF-8 bytes are encoded with uppercase hex');
 
 # Paths that never reach a signature check: too few segments, nothing after the prefix.
-for my $path ('/img/', '/img/x', "/img/$id/280x210", "/img/280x210/" . ('ab' x 16)) {
+for my $path ('/img/', '/img/x', "/img/$id/280x210", "/img/280x210/" . ('ab' x 16), $upper) {
     my $res = GET $path;
     ok t_cmp($res->code, 404, "GET $path");
 }

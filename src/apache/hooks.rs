@@ -124,6 +124,25 @@ pub unsafe extern "C" fn child_init(_pchild: *mut ffi::apr_pool_t, s: *mut ffi::
     )
 }
 
+/// `map_to_storage`: a tofu URL names an object in TofuStorage, not a file under
+/// DocumentRoot, so core's directory walk (a stat per path component, `.htaccess` lookups,
+/// and a 403 when DocumentRoot is not searchable by the worker user) is skipped for it, the
+/// way mod_proxy skips it for proxied URLs. Everything else is DECLINED to core unchanged.
+pub unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
+    super::guard(
+        |_| DECLINED,
+        || {
+            // SAFETY: httpd passes a live request, ours for this call.
+            let request = unsafe { Request::from_ptr(r) };
+            match request.peek_location_config(|r| r.forced_handler() == Some("tofu")) {
+                Ok(true) => OK,
+                Ok(false) => DECLINED,
+                Err(status) => status,
+            }
+        },
+    )
+}
+
 /// The content handler: DECLINED unless `SetHandler tofu`; otherwise one request through
 /// `crate::handler`, written back here. A panic becomes a 500 and the worker keeps serving.
 pub unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {

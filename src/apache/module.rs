@@ -44,6 +44,9 @@ unsafe extern "C" fn register_hooks(_pool: *mut ffi::apr_pool_t) {
                 ffi::ap_hook_check_config(Some(hooks::check_config), none, none, middle);
                 ffi::ap_hook_post_config(Some(hooks::post_config), none, none, middle);
                 ffi::ap_hook_child_init(Some(hooks::child_init), none, none, middle);
+                // First, so core's directory walk never runs for our locations.
+                let first = ffi::APR_HOOK_FIRST as c_int;
+                ffi::ap_hook_map_to_storage(Some(hooks::map_to_storage), none, none, first);
                 ffi::ap_hook_handler(Some(hooks::handler), none, none, middle);
             }
         },

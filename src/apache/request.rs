@@ -47,6 +47,30 @@ impl Request {
         c_str(self.0.handler)
     }
 
+    /// The handler `SetHandler` forces where the request's URL points, known once the
+    /// `<Location>` sections are merged (before fixups copy it to `r->handler`).
+    pub fn forced_handler(&self) -> Option<&str> {
+        // SAFETY: live request; core's per-dir config always exists.
+        let core = unsafe {
+            (ffi::ap_get_core_module_config(self.0.per_dir_config) as *const ffi::core_dir_config)
+                .as_ref()
+        };
+        core.and_then(|core| c_str(core.handler))
+    }
+
+    /// Runs `look` on the request with its `<Location>` sections merged, then puts the config
+    /// back as it was. For `map_to_storage`, where httpd has reset the config to the server's
+    /// and merges the locations itself afterwards (finding this walk in its cache), so
+    /// directory sections still merge in httpd's order. Err is an HTTP status.
+    pub fn peek_location_config<R>(&mut self, look: impl FnOnce(&Request) -> R) -> Result<R, i32> {
+        let saved = self.0.per_dir_config;
+        // SAFETY: live request, in a hook that runs before httpd's own location walk.
+        let status = unsafe { ffi::ap_location_walk(self.as_mut_ptr()) };
+        let result = (status == 0).then(|| look(self));
+        self.0.per_dir_config = saved;
+        result.ok_or(status)
+    }
+
     pub fn method(&self) -> &str {
         c_str(self.0.method).unwrap_or("")
     }
@@ -54,7 +78,7 @@ impl Request {
     /// The path as the client sent it: not percent-decoded, no query string. (`r->uri` is
     /// decoded and normalised by httpd; the signature covers what the client sent.)
     pub fn raw_path(&self) -> &str {
-        c_str(self.0.parsed_uri.path).unwrap_or("")
+        crate::url::request_target_path(c_str(self.0.unparsed_uri).unwrap_or(""))
     }
 
     /// A request header (the first one of that name).

@@ -38,7 +38,9 @@ pub fn encode(pixels: Pixels, format: OutputFormat, quality: u8) -> Result<Vec<u
     }
 }
 
-/// Baseline JPEG, 4:2:0 chroma subsampling for colour; gray stays a one-channel JPEG.
+/// Progressive JPEG (DESIGN.md step 9: smaller than baseline at the same quality, and it
+/// paints early on slow links), 4:2:0 chroma subsampling for colour; gray stays a one-channel
+/// JPEG.
 fn jpeg(pixels: Pixels, quality: u8) -> Result<Vec<u8>, TofuError> {
     let (format, subsamp) = match pixels.layout {
         Layout::Gray => (PixelFormat::GRAY, Subsamp::Gray),
@@ -47,6 +49,7 @@ fn jpeg(pixels: Pixels, quality: u8) -> Result<Vec<u8>, TofuError> {
     let mut compressor = Compressor::new().map_err(failed)?;
     compressor.set_quality(i32::from(quality)).map_err(failed)?;
     compressor.set_subsamp(subsamp).map_err(failed)?;
+    compressor.set_progressive(true).map_err(failed)?;
     let image = Image {
         pixels: pixels.data.as_slice(),
         width: pixels.width as usize,

@@ -13,25 +13,9 @@ use TofuTest;
 
 plan tests => 3 * 2;
 
-my $pid_file = Apache::Test::vars('t_pid_file');
-
-sub server_pid {
-    open my $fh, '<', $pid_file or die "$pid_file: $!";
-    my $pid = <$fh>;
-    chomp $pid;
-    return $pid;
-}
-
 for my $signal ('USR1', 'HUP') {
     my $mark = error_log_mark();
-    my $pid = server_pid();
-    kill $signal, $pid or die "kill $signal $pid: $!";
-    # Wait for the new generation to announce itself.
-    my $resumed = 0;
-    for (1 .. 100) {
-        select undef, undef, undef, 0.1;
-        if (error_log_since($mark) =~ /resuming normal operations/) { $resumed = 1; last }
-    }
+    my $resumed = restart_server($signal);
     ok t_cmp($resumed, 1, "$signal: the server restarted");
     Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
     my $res;

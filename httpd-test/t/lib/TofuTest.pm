@@ -16,6 +16,7 @@ our @EXPORT = qw(
     enc_segment enc_id signature signed_url
     image_info im_info rmse write_tmp
     error_log_path error_log_mark error_log_since one_line
+    notes_log_mark notes_since concurrent_gets restart_server
     data_dir original
     DEFAULT_CACHE_CONTROL DEFAULT_ERROR_CACHE_CONTROL
 );
@@ -181,6 +182,91 @@ sub error_log_since {
     local $/;
     my $text = <$fh>;
     return $text // '';
+}
+
+# The log of the module's notes (LogFormat tofu_notes in extra.conf.in).
+sub notes_log_path {
+    require File::Spec;
+    File::Spec->catfile(Apache::Test::vars('t_logs'), 'tofu_notes_log');
+}
+
+sub notes_log_mark { -s notes_log_path() || 0 }
+
+# The tofu_notes_log entries written since $mark for URL paths equal to $path, as hashes
+# { pid, start (µs), code, status, coalesced, fetch, transform, total, path, accept } ('-' where a
+# note is unset).
+# The access log is written after the response is sent: waits up to 5 s for $want entries.
+sub notes_since {
+    my ($mark, $path, $want) = @_;
+    my @found;
+    for my $try (1 .. 50) {
+        @found = ();
+        if (open my $fh, '<', notes_log_path()) {
+            seek $fh, $mark, 0;
+            while (my $line = <$fh>) {
+                my @f = $line =~ /^(\d+) (\d+) (\d+) (\S+) (\S+) fetch=(\S+) transform=(\S+) total=(\S+) "([^"]*)" "([^"]*)"$/
+                    or next;
+                my %e;
+                @e{qw(pid start code status coalesced fetch transform total path accept)} = @f;
+                next unless $e{path} eq $path;
+                push @found, \%e;
+            }
+        }
+        last if @found >= ($want // 1);
+        select undef, undef, undef, 0.1;
+    }
+    return @found;
+}
+
+# GETs $path from $n forked clients released at once (one connection each), with the extra
+# headers given; returns their responses' [code, ETag, Content-Type, body length, md5 of body].
+sub concurrent_gets {
+    my ($n, $path, @headers) = @_;
+    require Apache::TestRequest;
+    require Digest::MD5;
+    require POSIX;
+    pipe my $go_r, my $go_w or die "pipe: $!";
+    pipe my $res_r, my $res_w or die "pipe: $!";
+    my @pids;
+    for my $i (1 .. $n) {
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            close $go_w;
+            close $res_r;
+            <$go_r>;    # EOF when the parent closes its end: every client starts at once
+            Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
+            my $res = Apache::TestRequest::GET($path, @headers);
+            my $body = $res->content // '';
+            syswrite $res_w, join("\t", $res->code, $res->header('ETag') // '-',
+                                  $res->header('Content-Type') // '-', length $body,
+                                  Digest::MD5::md5_hex($body)) . "\n";
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    close $go_r;
+    close $res_w;
+    close $go_w;
+    my @lines = <$res_r>;
+    waitpid $_, 0 for @pids;
+    chomp @lines;
+    return map { [split /\t/] } @lines;
+}
+
+# Sends the test server's parent $signal (USR1: graceful, HUP: full restart) and waits for the
+# new generation of children; true when the error log shows it resumed.
+sub restart_server {
+    my $signal = shift;
+    my $pid_file = Apache::Test::vars('t_pid_file');
+    open my $fh, '<', $pid_file or die "$pid_file: $!";
+    chomp(my $pid = <$fh>);
+    my $mark = error_log_mark();
+    kill $signal, $pid or die "kill $signal $pid: $!";
+    for (1 .. 100) {
+        select undef, undef, undef, 0.1;
+        return 1 if error_log_since($mark) =~ /resuming normal operations/;
+    }
+    return 0;
 }
 
 # True when the body is a single non-empty line of text (an optional final newline).

@@ -27,6 +27,8 @@ pub use geometry::{plan, Plan, Rect};
 pub use orientation::Orientation;
 pub use sniff::{sniff, SourceFormat};
 
+use std::time::{Duration, Instant};
+
 use crate::error::TofuError;
 use crate::ops::{Ops, OutputFormat};
 use jpeg::JpegHeader;
@@ -56,7 +58,27 @@ pub struct Encoded {
     pub format: OutputFormat,
     pub width: u32,
     pub height: u32,
+    /// Where the time went, for the per-request notes and the CLI.
+    pub stages: StageTimes,
 }
+
+/// Time spent in each stage of one transform: operators read them in the access log
+/// (`%{tofu-decode-ms}n` …) to see what an image costs. Not part of equality: the same image
+/// rendered twice is the same output however long it took.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StageTimes {
+    pub decode: Duration,
+    pub resize: Duration,
+    pub encode: Duration,
+}
+
+impl PartialEq for StageTimes {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for StageTimes {}
 
 /// What an original is, read from its header alone (no pixel decoded): for the CLI, benchmarks
 /// and logs, and to answer "too many pixels" without decoding.
@@ -97,6 +119,7 @@ pub fn probe(source: &[u8], limits: &Limits) -> Result<Probe, TofuError> {
 
 /// Runs the whole pipeline on an original's bytes.
 pub fn run(source: &[u8], job: &Job, limits: &Limits) -> Result<Encoded, TofuError> {
+    let decoding = Instant::now();
     let opened = Opened::read(source, limits)?;
     let orientation = opened.orientation;
     let (stored_w, stored_h) = opened.stored;
@@ -124,8 +147,11 @@ pub fn run(source: &[u8], job: &Job, limits: &Limits) -> Result<Encoded, TofuErr
             (pixels, crop)
         }
     };
+    let resizing = Instant::now();
+    let decode = resizing - decoding;
     let resized = resize::resize(pixels, crop, out_w, out_h)?;
     let upright = orientation.apply(resized);
+    let encoding = Instant::now();
 
     let format = job
         .format
@@ -138,6 +164,11 @@ pub fn run(source: &[u8], job: &Job, limits: &Limits) -> Result<Encoded, TofuErr
         format,
         width,
         height,
+        stages: StageTimes {
+            decode,
+            resize: encoding - resizing,
+            encode: encoding.elapsed(),
+        },
     })
 }
 

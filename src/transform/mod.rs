@@ -11,9 +11,13 @@
 //! 4. the crop window is resampled with Lanczos3 in the stored orientation;
 //! 5. only the small result is rotated/flipped upright, then encoded.
 //!
+//! Time and work are bounded too ([`bounds`]): the whole run must finish within
+//! [`PROCESSING_DEADLINE`], and a progressive JPEG may not have more scans than its size allows.
+//!
 //! TODO: colour profiles. An embedded ICC profile is ignored (pixels are taken as sRGB) and no
 //! profile is written; ICC → sRGB conversion is not done yet.
 
+mod bounds;
 mod encode;
 mod geometry;
 mod jpeg;
@@ -23,6 +27,7 @@ mod pixels;
 mod resize;
 mod sniff;
 
+pub use bounds::{Deadline, PROCESSING_DEADLINE};
 pub use geometry::{plan, Plan, Rect};
 pub use orientation::Orientation;
 pub use sniff::{sniff, SourceFormat};
@@ -105,7 +110,7 @@ pub fn default_output_format(source: SourceFormat) -> OutputFormat {
 /// Reads format, upright size and orientation from the header, checking the limits, without
 /// decoding pixels.
 pub fn probe(source: &[u8], limits: &Limits) -> Result<Probe, TofuError> {
-    let opened = Opened::read(source, limits)?;
+    let opened = Opened::read(source, limits, Deadline::after(PROCESSING_DEADLINE))?;
     let (width, height) = opened
         .orientation
         .swap_size(opened.stored.0, opened.stored.1);
@@ -117,10 +122,21 @@ pub fn probe(source: &[u8], limits: &Limits) -> Result<Probe, TofuError> {
     })
 }
 
-/// Runs the whole pipeline on an original's bytes.
+/// Runs the whole pipeline on an original's bytes, within [`PROCESSING_DEADLINE`].
 pub fn run(source: &[u8], job: &Job, limits: &Limits) -> Result<Encoded, TofuError> {
+    run_until(source, job, limits, Deadline::after(PROCESSING_DEADLINE))
+}
+
+/// [`run`] with the deadline given: a 422 once it has passed, checked between steps and while
+/// the PNG, GIF and WebP decoders read.
+pub fn run_until(
+    source: &[u8],
+    job: &Job,
+    limits: &Limits,
+    deadline: Deadline,
+) -> Result<Encoded, TofuError> {
     let decoding = Instant::now();
-    let opened = Opened::read(source, limits)?;
+    let opened = Opened::read(source, limits, deadline)?;
     let orientation = opened.orientation;
     let (stored_w, stored_h) = opened.stored;
     let (upright_w, upright_h) = orientation.swap_size(stored_w, stored_h);
@@ -147,10 +163,12 @@ pub fn run(source: &[u8], job: &Job, limits: &Limits) -> Result<Encoded, TofuErr
             (pixels, crop)
         }
     };
+    deadline.check("decoding")?;
     let resizing = Instant::now();
     let decode = resizing - decoding;
     let resized = resize::resize(pixels, crop, out_w, out_h)?;
     let upright = orientation.apply(resized);
+    deadline.check("resizing")?;
     let encoding = Instant::now();
 
     let format = job
@@ -159,6 +177,7 @@ pub fn run(source: &[u8], job: &Job, limits: &Limits) -> Result<Encoded, TofuErr
     let quality = job.ops.quality.unwrap_or(job.default_quality);
     let (width, height) = (upright.width, upright.height);
     let bytes = encode::encode(upright, format, quality)?;
+    deadline.check("encoding")?;
     Ok(Encoded {
         bytes,
         format,
@@ -188,7 +207,11 @@ enum Header<'a> {
 }
 
 impl<'a> Opened<'a> {
-    fn read(source: &'a [u8], limits: &Limits) -> Result<Opened<'a>, TofuError> {
+    fn read(
+        source: &'a [u8],
+        limits: &Limits,
+        deadline: Deadline,
+    ) -> Result<Opened<'a>, TofuError> {
         let format = sniff(source)
             .ok_or_else(|| TofuError::Unprocessable("not an image format we decode".to_string()))?;
         let (header, orientation) = match format {
@@ -204,7 +227,8 @@ impl<'a> Opened<'a> {
                 if let Some((w, h)) = other::peek_dimensions(source, format) {
                     check_pixels(w, h, limits)?;
                 }
-                let header = OtherHeader::read(source, format, limits.max_source_pixels)?;
+                let header =
+                    OtherHeader::read(source, format, limits.max_source_pixels, deadline)?;
                 let orientation = if format == SourceFormat::Gif {
                     Orientation::UPRIGHT
                 } else {
@@ -218,6 +242,9 @@ impl<'a> Opened<'a> {
             Header::Other(h) => h.dimensions(),
         };
         let stored = check_pixels(w, h, limits)?;
+        if format == SourceFormat::Jpeg {
+            bounds::check_scans(source, w * h)?;
+        }
         Ok(Opened {
             format,
             stored,
@@ -250,5 +277,7 @@ fn check_pixels(width: u64, height: u64, limits: &Limits) -> Result<(u32, u32), 
     }
 }
 
+#[cfg(test)]
+mod hostile;
 #[cfg(test)]
 mod tests;

@@ -2,43 +2,52 @@
 //! limits were checked, always into 8-bit gray, gray+alpha, RGB or RGBA.
 //!
 //! The decoders get explicit `image::Limits` (dimensions and an allocation budget sized from
-//! TofuMaxSourcePixels), so the crate's loose 512 MiB default never applies.
-
-use std::io::Cursor;
+//! the declared size, itself under TofuMaxSourcePixels), so the crate's loose 512 MiB default
+//! never applies, and they read the source through a [`DeadlineReader`].
 
 use image::codecs::gif::GifDecoder;
 use image::codecs::png::PngDecoder;
 use image::codecs::webp::WebPDecoder;
 use image::{ColorType, ImageDecoder, ImageError};
 
+use super::bounds::{alloc_budget, Deadline, DeadlineReader};
 use super::pixels::{narrow_16_to_8, Layout, Pixels};
 use super::sniff::SourceFormat;
 use crate::error::TofuError;
-
-/// Bytes a decoder may allocate beyond 8 per allowed pixel (16-bit RGBA): palettes, row buffers,
-/// zlib state, metadata chunks.
-const ALLOC_SLACK: u64 = 64 << 20;
 
 /// A PNG, GIF or WebP whose header has been read, nothing decoded yet.
 pub struct OtherHeader<'a> {
     format: SourceFormat,
     decoder: Box<dyn ImageDecoder + 'a>,
+    deadline: Deadline,
 }
 
 impl<'a> OtherHeader<'a> {
-    /// Reads the header of a PNG, GIF or WebP (`format` comes from the magic bytes).
+    /// Reads the header of a PNG, GIF or WebP (`format` comes from the magic bytes). The
+    /// decoders may allocate for the size the first header bytes declare (at most `max_pixels`),
+    /// not for the largest allowed image: a colour profile that inflates to hundreds of MB in an
+    /// 8×8 PNG is cut short.
     pub fn read(
         source: &'a [u8],
         format: SourceFormat,
         max_pixels: u64,
+        deadline: Deadline,
     ) -> Result<OtherHeader<'a>, TofuError> {
         let mut limits = image::Limits::default();
         let max_side = u32::try_from(max_pixels).unwrap_or(u32::MAX);
         limits.max_image_width = Some(max_side);
         limits.max_image_height = Some(max_side);
-        limits.max_alloc = Some(max_pixels.saturating_mul(8).saturating_add(ALLOC_SLACK));
-        let cursor = Cursor::new(source);
-        let bad = |e: ImageError| classify(e, format);
+        let declared = peek_dimensions(source, format)
+            .map_or(max_pixels, |(w, h)| w.saturating_mul(h).min(max_pixels));
+        limits.max_alloc = Some(alloc_budget(declared, 1));
+        let cursor = DeadlineReader::new(source, deadline);
+        let bad = |e: ImageError| {
+            if deadline.expired() {
+                deadline.error("reading the header")
+            } else {
+                classify(e, format)
+            }
+        };
         let mut decoder: Box<dyn ImageDecoder + 'a> = match format {
             SourceFormat::Png => {
                 Box::new(PngDecoder::with_limits(cursor, limits.clone()).map_err(bad)?)
@@ -52,7 +61,11 @@ impl<'a> OtherHeader<'a> {
             }
         };
         decoder.set_limits(limits).map_err(bad)?;
-        Ok(OtherHeader { format, decoder })
+        Ok(OtherHeader {
+            format,
+            decoder,
+            deadline,
+        })
     }
 
     /// Width and height (for GIF the logical screen, which the first frame is drawn on).
@@ -64,6 +77,7 @@ impl<'a> OtherHeader<'a> {
     /// Decodes the (first) image to 8 bits per sample.
     pub fn decode(self) -> Result<Pixels, TofuError> {
         let format = self.format;
+        let deadline = self.deadline;
         let (width, height) = self.decoder.dimensions();
         let color = self.decoder.color_type();
         let (layout, wide) = match color {
@@ -84,9 +98,13 @@ impl<'a> OtherHeader<'a> {
         };
         let bytes = usize::try_from(self.decoder.total_bytes()).map_err(|_| too_big())?;
         let mut data = vec![0u8; bytes];
-        self.decoder
-            .read_image_boxed(&mut data)
-            .map_err(|e| classify(e, format))?;
+        self.decoder.read_image_boxed(&mut data).map_err(|e| {
+            if deadline.expired() {
+                deadline.error("decoding")
+            } else {
+                classify(e, format)
+            }
+        })?;
         if wide {
             data = narrow_16_to_8(data);
         }
@@ -157,6 +175,10 @@ fn classify(e: ImageError, format: SourceFormat) -> TofuError {
 mod tests {
     use super::*;
 
+    fn later() -> Deadline {
+        Deadline::after(super::super::bounds::PROCESSING_DEADLINE)
+    }
+
     fn read(path: &str) -> Vec<u8> {
         std::fs::read(format!("{}/testdata/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
     }
@@ -176,7 +198,7 @@ mod tests {
         ] {
             let bytes = read(path);
             assert_eq!(peek_dimensions(&bytes, format), Some(want), "{path}");
-            let header = OtherHeader::read(&bytes, format, 50_000_000).unwrap();
+            let header = OtherHeader::read(&bytes, format, 50_000_000, later()).unwrap();
             assert_eq!(header.dimensions(), want, "{path}");
         }
         assert_eq!(peek_dimensions(b"GIF89a\x01", SourceFormat::Gif), None);

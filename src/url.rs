@@ -508,4 +508,86 @@ mod tests {
             assert_eq!(decode_id_segment(&encoded).unwrap(), segment);
         }
     }
+
+    #[test]
+    fn ids_that_try_to_escape_have_no_route() {
+        let long = "a".repeat(MAX_SEGMENT_LEN + 1);
+        for id in [
+            "..",
+            "a/..",
+            "../etc/passwd",
+            "a/../../etc/passwd",
+            "%2e%2e",
+            "%2E%2E/etc",
+            "a/%2e%2e/b",
+            ".%2e",
+            "%2e.",
+            "%2e",
+            "..%2Fetc",
+            "..%2fetc%2fpasswd",
+            "%2Fetc%2Fpasswd",
+            "a%2F..%2F..%2Fb",
+            "/etc/passwd",
+            "//etc/passwd",
+            "a%00.jpg",
+            "a%00",
+            "%00",
+            "a\0b",
+            long.as_str(),
+            "%C0%AE%C0%AE",       // overlong UTF-8 for "..": not UTF-8 at all
+            "%E0%80%AE%E0%80%AE", // the same, three bytes each
+            "%252e%252e/..",
+        ] {
+            let path = format!("{id}/100x/{SIG}");
+            assert_eq!(status(&path), 404, "{path}");
+        }
+        // A segment of exactly the longest length is fine; "%252e%252e" is canonical and names
+        // a file literally called "%2e%2e", which is not a way up.
+        let longest = "a".repeat(MAX_SEGMENT_LEN);
+        assert_eq!(ok(&format!("{longest}/100x/{SIG}")).id, longest);
+        assert_eq!(ok(&format!("%252e%252e/100x/{SIG}")).id, "%2e%2e");
+        // A backslash is an ordinary byte of a name on Unix: one segment, not a way up.
+        let r = ok(&format!("a%5C..%5C../100x/{SIG}"));
+        assert_eq!(r.id, "a\\..\\..");
+        assert_eq!(crate::storage::key_segments(&r.id).unwrap(), ["a\\..\\.."]);
+    }
+
+    /// Thumbor accepted URLs whose signature segment was repeated or re-encoded; here the
+    /// signature is the last segment, lowercase hex only, and covers everything before it.
+    #[test]
+    fn the_signature_segment_cannot_be_repeated_or_re_encoded() {
+        use crate::signature::{Keys, DEFAULT_SIGNATURE_BYTES};
+        let keys = Keys::new(vec![b"k".to_vec()]);
+        let bytes = DEFAULT_SIGNATURE_BYTES;
+        let good = keys.sign("123/280x210.jpg", bytes).unwrap();
+        let checks = |path: &str| match parse(path, 4096) {
+            Ok(r) => keys.verify(&r.signed_string(), &r.signature, bytes),
+            Err(_) => false,
+        };
+        assert!(checks(&format!("123/280x210/{good}.jpg")));
+        let upper = good.to_uppercase();
+        let encoded: String = good.bytes().map(|b| format!("%{b:02X}")).collect();
+        for path in [
+            format!("123/280x210/{good}/{good}.jpg"),
+            format!("123/280x210/{good}.jpg/{good}.jpg"),
+            format!("{good}/123/280x210/{good}.jpg"),
+            format!("123/280x210/{good}{good}.jpg"),
+            format!("123/280x210/{good}.jpg.jpg"),
+            format!("123/280x210/{good}.jpg/"),
+            format!("123/280x210/{upper}.jpg"),
+            format!("123/280x210/{encoded}.jpg"),
+            format!("123/280x210/{good}%2Ejpg"),
+            format!("123/280x210/{good}%2ejpg"),
+            format!("123/280x210/{}.jpg", &good[..good.len() - 2]),
+            format!("123/280x210/{good}00.jpg"),
+            format!("123/280x210/{good}"),
+            format!("123/280x210/{good}.png"),
+            format!("123/280x210;{good}/{good}.jpg"),
+            format!("123/{good}/{good}.jpg"),
+            format!("123%2F280x210/{good}.jpg"),
+            format!("1%323/280x210/{good}.jpg"),
+        ] {
+            assert!(!checks(&path), "{path} passed the signature check");
+        }
+    }
 }

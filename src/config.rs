@@ -15,7 +15,8 @@ use std::time::Duration;
 use crate::error::TofuError;
 use crate::ops::Ops;
 use crate::signature::{Keys, DEFAULT_SIGNATURE_BYTES, MAX_SIGNATURE_BYTES, MIN_SIGNATURE_BYTES};
-use crate::storage::{self, Storage};
+use crate::storage::breaker::BreakerSettings;
+use crate::storage::{self, Location, S3Options, Storage, StorageSpec};
 
 /// `TofuMaxSourceBytes` default: 32 MiB.
 pub const DEFAULT_MAX_SOURCE_BYTES: u64 = 32 << 20;
@@ -41,7 +42,12 @@ pub const MAX_OUTPUT_DIMENSION_LIMIT: u32 = 65_500;
 pub struct DirConfig {
     /// The `<Location>` path this section was created for: the URL prefix of the grammar.
     pub prefix: Option<Arc<str>>,
-    storage: Option<(Arc<str>, Arc<dyn Storage>)>,
+    storage: Option<(Arc<str>, Location)>,
+    fallback_storage: Option<(Arc<str>, Location)>,
+    storage_timeout: Option<Duration>,
+    breaker: Option<BreakerSettings>,
+    s3_endpoint: Option<Arc<str>>,
+    s3_region: Option<Arc<str>>,
     source_key: Option<Arc<str>>,
     keys: Option<Arc<Keys>>,
     signature_bytes: Option<usize>,
@@ -88,6 +94,11 @@ impl DirConfig {
         DirConfig {
             prefix: pick(&parent.prefix, &child.prefix),
             storage: pick(&parent.storage, &child.storage),
+            fallback_storage: pick(&parent.fallback_storage, &child.fallback_storage),
+            storage_timeout: pick(&parent.storage_timeout, &child.storage_timeout),
+            breaker: pick(&parent.breaker, &child.breaker),
+            s3_endpoint: pick(&parent.s3_endpoint, &child.s3_endpoint),
+            s3_region: pick(&parent.s3_region, &child.s3_region),
             source_key: pick(&parent.source_key, &child.source_key),
             keys: pick(&parent.keys, &child.keys),
             signature_bytes: pick(&parent.signature_bytes, &child.signature_bytes),
@@ -127,12 +138,30 @@ impl DirConfig {
     /// Uses `backend` as this section's storage (what `TofuStorage` does after opening a URL);
     /// lets tests and tools plug in any implementation of the storage interface.
     pub fn set_storage_backend(&mut self, url: &str, backend: Arc<dyn Storage>) {
-        self.storage = Some((Arc::from(url), backend));
+        self.storage = Some((Arc::from(url), Location::Given(backend)));
     }
 
-    /// The storage backend, if configured.
-    pub fn storage(&self) -> Option<&Arc<dyn Storage>> {
-        self.storage.as_ref().map(|(_, s)| s)
+    /// Everything a child needs to build this location's storage stack (primary, fallback,
+    /// breaker, timeouts, S3 options), if a storage is configured. Plain data: the backends
+    /// themselves are built per child by `storage::Stacks`.
+    pub fn storage_spec(&self) -> Option<StorageSpec> {
+        let primary = self.storage.clone()?;
+        Some(StorageSpec {
+            primary,
+            fallback: self.fallback_storage.clone(),
+            s3: S3Options {
+                endpoint: self.s3_endpoint.as_deref().map(str::to_string),
+                region: self.s3_region.as_deref().map(str::to_string),
+            },
+            timeout: self.storage_timeout(),
+            breaker: self.breaker.unwrap_or_default(),
+        })
+    }
+
+    /// `TofuStorageTimeout`: the bound of one fetch from one backend, retries included.
+    pub fn storage_timeout(&self) -> Duration {
+        self.storage_timeout
+            .unwrap_or(storage::DEFAULT_STORAGE_TIMEOUT)
     }
 
     /// The `TofuStorage` URL as configured, for log lines.
@@ -262,6 +291,31 @@ pub const DIRECTIVES: &[Directive] = &[
         set: Setter::One(set_storage),
     },
     Directive {
+        name: c"TofuFallbackStorage",
+        help: c"tried when TofuStorage errors or times out (never on 404): file:///path or s3://bucket/prefix",
+        set: Setter::One(set_fallback_storage),
+    },
+    Directive {
+        name: c"TofuStorageTimeout",
+        help: c"seconds one fetch may take, retries included, before 504 or the fallback (default 5)",
+        set: Setter::One(set_storage_timeout),
+    },
+    Directive {
+        name: c"TofuStorageBreaker",
+        help: c"TofuStorageBreaker FAILURES SECONDS: after FAILURES consecutive storage faults skip the primary for SECONDS (default 5 30; 0 disables)",
+        set: Setter::Two(set_breaker),
+    },
+    Directive {
+        name: c"TofuS3Endpoint",
+        help: c"URL of an S3-compatible endpoint (path-style requests); default: AWS",
+        set: Setter::One(set_s3_endpoint),
+    },
+    Directive {
+        name: c"TofuS3Region",
+        help: c"S3 signing region (default: AWS_REGION or the profile's, else us-east-1)",
+        set: Setter::One(set_s3_region),
+    },
+    Directive {
         name: c"TofuSourceKey",
         help: c"storage key template of an original; {id} is replaced by the URL's id",
         set: Setter::One(set_source_key),
@@ -385,7 +439,55 @@ fn set_preset(c: &mut DirConfig, name: &str, ops: &str) -> Result<(), String> {
 }
 
 fn set_storage(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    c.set_storage_backend(arg, storage::open(arg)?);
+    c.storage = Some((Arc::from(arg), storage::parse_url(arg)?));
+    Ok(())
+}
+
+fn set_fallback_storage(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    c.fallback_storage = Some((Arc::from(arg), storage::parse_url(arg)?));
+    Ok(())
+}
+
+fn set_storage_timeout(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let timeout = parse_seconds(arg)?;
+    if timeout < Duration::from_millis(10) {
+        return Err(format!(
+            "{arg}: a storage timeout below 0.01 s would fail every fetch"
+        ));
+    }
+    c.storage_timeout = Some(timeout);
+    Ok(())
+}
+
+fn set_breaker(c: &mut DirConfig, failures: &str, seconds: &str) -> Result<(), String> {
+    let failures = parse_count(failures, false)?;
+    if failures > 1_000_000 {
+        return Err(format!("{failures} failures is above 1000000"));
+    }
+    c.breaker = Some(BreakerSettings {
+        failures: failures as u32,
+        cooldown: parse_seconds(seconds)?,
+    });
+    Ok(())
+}
+
+fn set_s3_endpoint(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let rest = arg
+        .strip_prefix("http://")
+        .or_else(|| arg.strip_prefix("https://"))
+        .ok_or_else(|| format!("{arg:?} is not an http:// or https:// URL"))?;
+    if rest.is_empty() || rest.contains(char::is_whitespace) {
+        return Err(format!("{arg:?} has no host"));
+    }
+    c.s3_endpoint = Some(Arc::from(arg.trim_end_matches('/')));
+    Ok(())
+}
+
+fn set_s3_region(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    if arg.is_empty() || !arg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(format!("{arg:?} is not a region name (like eu-west-1)"));
+    }
+    c.s3_region = Some(Arc::from(arg));
     Ok(())
 }
 
@@ -572,6 +674,16 @@ pub(crate) mod tests {
             ("TofuConcurrency", "0"),
             ("TofuQueueTimeout", "-1"),
             ("TofuQueueTimeout", "forever"),
+            ("TofuStorage", "s3://x"),
+            ("TofuFallbackStorage", "nfs://x"),
+            ("TofuFallbackStorage", "file:///nonexistent/tofu"),
+            ("TofuStorageTimeout", "0"),
+            ("TofuStorageTimeout", "soon"),
+            ("TofuStorageBreaker", "-1 30"),
+            ("TofuStorageBreaker", "5 never"),
+            ("TofuS3Endpoint", "127.0.0.1:9000"),
+            ("TofuS3Endpoint", "http://"),
+            ("TofuS3Region", "eu west"),
         ] {
             let err = set(&mut c, name, arg).expect_err(&format!("{name} {arg}"));
             assert!(!err.is_empty());
@@ -593,6 +705,34 @@ pub(crate) mod tests {
         assert_eq!(c.signature_bytes(), 8);
         assert_eq!(c.source_key("12/3"), "originals/12/3.jpg");
         assert_eq!(c.storage_url(), Some("file:///"));
+    }
+
+    #[test]
+    fn storage_directives_build_a_spec_of_plain_data() {
+        let mut server = DirConfig::default();
+        set(&mut server, "TofuS3Endpoint", "http://127.0.0.1:9000/").unwrap();
+        set(&mut server, "TofuStorageTimeout", "1.5").unwrap();
+        let mut location = DirConfig::new(Some("/img"));
+        set(&mut location, "TofuStorage", "s3://tofu-originals/photos").unwrap();
+        set(&mut location, "TofuFallbackStorage", "file:///").unwrap();
+        set(&mut location, "TofuStorageBreaker", "3 10").unwrap();
+        set(&mut location, "TofuS3Region", "eu-west-1").unwrap();
+        let spec = DirConfig::merge(&server, &location).storage_spec().unwrap();
+        assert!(matches!(spec.primary.1, Location::S3(_)));
+        assert!(matches!(spec.fallback, Some((_, Location::File(_)))));
+        assert_eq!(spec.s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(spec.s3.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(spec.timeout, Duration::from_millis(1500));
+        assert_eq!(spec.breaker.failures, 3);
+        assert_eq!(spec.breaker.cooldown, Duration::from_secs(10));
+        // Parsing and merging built no client: a child builds the stack on first use.
+        let stacks = crate::storage::Stacks::default();
+        let _stack = stacks.get(&spec);
+        assert!(!stacks.s3_started(), "no runtime before the first request");
+
+        let defaults = DirConfig::new(None);
+        assert_eq!(defaults.storage_timeout(), Duration::from_secs(5));
+        assert!(defaults.storage_spec().is_none());
     }
 
     #[test]

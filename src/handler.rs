@@ -71,11 +71,15 @@ impl Reply {
 pub const FOLLOWER_EXTRA_WAIT: Duration = Duration::from_secs(30);
 
 /// Where a request's time went, for the notes.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Timings {
     fetch: Option<Duration>,
     queue: Option<Duration>,
     transform: Option<Duration>,
+    /// Decode, resize and encode inside `transform` (for the leader that rendered).
+    stages: Option<transform::StageTimes>,
+    /// Why the primary storage did not serve, when TofuFallbackStorage did.
+    fallback: Option<String>,
 }
 
 /// Serves one request with the merged config of its location and its process's state.
@@ -87,6 +91,19 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
         Ok(reply) => reply,
         Err(error) => error_reply(config, request, &error),
     };
+    if let Some(reason) = timings.fallback.take() {
+        // Served, but the primary storage is failing: the operator must hear of it.
+        if reply.log.is_none() {
+            reply.log = Some((
+                LogLevel::Warn,
+                format!(
+                    "{} served by the fallback storage, the primary failed: {reason} [{}]",
+                    reply.status, request.raw_path
+                ),
+            ));
+        }
+        reply.notes.push(("tofu-storage", "fallback".to_string()));
+    }
     let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
     reply.notes.push(("tofu-status", reply.status.to_string()));
     if let Some(role) = role {
@@ -100,6 +117,9 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
         ("tofu-fetch-ms", timings.fetch),
         ("tofu-queue-ms", timings.queue),
         ("tofu-transform-ms", timings.transform),
+        ("tofu-decode-ms", timings.stages.map(|s| s.decode)),
+        ("tofu-resize-ms", timings.stages.map(|s| s.resize)),
+        ("tofu-encode-ms", timings.stages.map(|s| s.encode)),
         ("tofu-total-ms", Some(started.elapsed())),
     ] {
         if let Some(value) = value {
@@ -153,9 +173,10 @@ fn serve(
     let rest = strip_prefix(config, request.raw_path)?;
     let image = url::parse_with(rest, |ops| config.resolve_ops(ops))?;
     verify(config, &image)?;
-    let storage = config
-        .storage()
+    let spec = config
+        .storage_spec()
         .ok_or_else(|| TofuError::Misconfigured("no storage".into()))?;
+    let storage = process.storages.get(&spec);
     let key = config.source_key(&image.id);
     let choice = format_choice(config, &image, request.accept);
     let negotiable = image.format.is_none() && config.auto_format();
@@ -208,7 +229,7 @@ fn serve(
                 retry_after_secs: 1,
             })
         },
-        || render(config, process, storage.as_ref(), &key, &job, timings),
+        || render(config, process, &*storage, &key, &job, timings),
     );
     *role = Some(how);
     let rendered = rendered?;
@@ -235,6 +256,7 @@ fn render(
     let started = Instant::now();
     let original = storage.get(key, config.max_source_bytes())?;
     timings.fetch = Some(started.elapsed());
+    timings.fallback = original.fallback_reason;
 
     let queued = Instant::now();
     let capacity = config.concurrency();
@@ -256,6 +278,7 @@ fn render(
     };
     let encoded = transform::run(&original.bytes, job, &limits)?;
     timings.transform = Some(transforming.elapsed());
+    timings.stages = Some(encoded.stages);
     Ok(Arc::new(Rendered {
         encoded,
         validators: original.validators,
@@ -423,7 +446,14 @@ mod tests {
         let again = get(&c, &path);
         assert_eq!(r.header("ETag"), again.header("ETag"));
         assert_eq!(r.body(), again.body(), "output is deterministic");
-        assert!(r.notes.iter().any(|(n, _)| *n == "tofu-transform-ms"));
+        for stage in [
+            "tofu-transform-ms",
+            "tofu-decode-ms",
+            "tofu-resize-ms",
+            "tofu-encode-ms",
+        ] {
+            assert!(r.notes.iter().any(|(n, _)| *n == stage), "{stage}");
+        }
     }
 
     /// Storage that can stat but whose bodies fail: a 304 from it proves nothing was fetched
@@ -479,6 +509,37 @@ mod tests {
         assert_eq!(conditional(None, Some(&modified)).status, 304);
         // A stale tag falls through to the fetch, which this storage refuses: 502.
         assert_eq!(conditional(Some("\"other\""), Some(&modified)).status, 502);
+    }
+
+    #[test]
+    fn a_failing_primary_is_served_from_the_fallback_and_logged() {
+        let mut c = config(&testdata());
+        let files = crate::storage::FileStorage::open(&testdata()).unwrap();
+        c.set_storage_backend("test:", std::sync::Arc::new(StatOnly(files)));
+        let path = signed(LANDSCAPE, "100x", ".jpg");
+        assert_eq!(get(&c, &path).status, 502, "no fallback yet");
+        set(
+            &mut c,
+            "TofuFallbackStorage",
+            &format!("file://{}", testdata()),
+        )
+        .unwrap();
+        let r = get(&c, &path);
+        assert_eq!(r.status, 200, "{:?}", r.log);
+        let (level, line) = r.log.clone().expect("a log line");
+        assert_eq!(level, LogLevel::Warn);
+        assert!(
+            line.contains("fallback") && line.contains("body fetched"),
+            "{line}"
+        );
+        assert!(r.notes.contains(&("tofu-storage", "fallback".to_string())));
+        // A missing original is a 404 from the primary: the fallback is not asked.
+        let mut files_only = config(&testdata());
+        set(&mut files_only, "TofuFallbackStorage", "file:///").unwrap();
+        assert_eq!(
+            get(&files_only, &signed("nope", "100x", ".jpg")).status,
+            404
+        );
     }
 
     #[test]

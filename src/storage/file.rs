@@ -34,6 +34,23 @@ impl FileStorage {
         Ok(FileStorage { root })
     }
 
+    /// The canonical root directory (one I/O pool per root per child).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// A miss while the root itself is gone (a share that vanished under it) is a storage
+    /// fault, not a 404 that a CDN would cache.
+    fn unless_root_gone(&self, e: StorageError) -> StorageError {
+        if matches!(e, StorageError::NotFound(_)) && !self.root.is_dir() {
+            return StorageError::Failed(format!(
+                "{}: the storage root is gone",
+                self.root.display()
+            ));
+        }
+        e
+    }
+
     /// The canonical path of `key`, or why it may not be read.
     fn resolve(&self, key: &str) -> Result<PathBuf, StorageError> {
         let segments = key_segments(key)?;
@@ -51,6 +68,17 @@ impl FileStorage {
 
 impl Storage for FileStorage {
     fn get(&self, key: &str, max_bytes: u64) -> Result<Object, StorageError> {
+        self.read(key, max_bytes)
+            .map_err(|e| self.unless_root_gone(e))
+    }
+
+    fn stat(&self, key: &str) -> Result<Validators, StorageError> {
+        self.metadata(key).map_err(|e| self.unless_root_gone(e))
+    }
+}
+
+impl FileStorage {
+    fn read(&self, key: &str, max_bytes: u64) -> Result<Object, StorageError> {
         let path = self.resolve(key)?;
         let file = File::open(&path).map_err(|e| io_error(key, &e))?;
         let meta = file.metadata().map_err(|e| io_error(key, &e))?;
@@ -79,10 +107,11 @@ impl Storage for FileStorage {
         Ok(Object {
             bytes,
             validators: validators(&meta),
+            fallback_reason: None,
         })
     }
 
-    fn stat(&self, key: &str) -> Result<Validators, StorageError> {
+    fn metadata(&self, key: &str) -> Result<Validators, StorageError> {
         let path = self.resolve(key)?;
         let meta = std::fs::metadata(&path).map_err(|e| io_error(key, &e))?;
         if !meta.is_file() {

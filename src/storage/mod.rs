@@ -1,13 +1,25 @@
 //! Where originals live. A narrow interface — get an object's bytes and validators by key — that
 //! every backend implements, so the handler never knows whether it reads NFS or S3.
 
+mod bounded;
+pub mod breaker;
+#[cfg(test)]
+mod contract;
 mod file;
+pub mod io_pool;
+mod resilient;
+mod s3;
+mod stack;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+pub use bounded::Bounded;
 pub use file::FileStorage;
+pub use resilient::Resilient;
+pub use s3::{S3Location, S3Options, S3Storage};
+pub use stack::{Stacks, StorageSpec, DEFAULT_STORAGE_TIMEOUT};
 
 use crate::error::TofuError;
 
@@ -27,6 +39,8 @@ pub struct Validators {
 pub struct Object {
     pub bytes: Vec<u8>,
     pub validators: Validators,
+    /// Set when `TofuFallbackStorage` served it: why the primary did not (for the error log).
+    pub fallback_reason: Option<String>,
 }
 
 /// Why a fetch failed, in terms the status table understands.
@@ -47,6 +61,41 @@ pub enum StorageError {
     /// The backend did not answer in time: 504.
     #[error("{0}")]
     Timeout(String),
+    /// The primary is skipped (circuit breaker open) and there is no fallback: 503 with
+    /// Retry-After.
+    #[error("{reason}")]
+    Unavailable {
+        reason: String,
+        retry_after_secs: u32,
+    },
+}
+
+impl StorageError {
+    /// A fault of the storage itself (error, timeout, breaker open), as opposed to an answer
+    /// about the object (not found, refused key, too large): faults trip the circuit breaker
+    /// and send requests to the fallback.
+    pub fn is_fault(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Failed(_) | StorageError::Timeout(_) | StorageError::Unavailable { .. }
+        )
+    }
+
+    /// The same error with more words after its message (e.g. what the fallback said).
+    pub fn with_context(self, context: &str) -> StorageError {
+        match self {
+            StorageError::Failed(m) => StorageError::Failed(format!("{m}; {context}")),
+            StorageError::Timeout(m) => StorageError::Timeout(format!("{m}; {context}")),
+            StorageError::Unavailable {
+                reason,
+                retry_after_secs,
+            } => StorageError::Unavailable {
+                reason: format!("{reason}; {context}"),
+                retry_after_secs,
+            },
+            other => other,
+        }
+    }
 }
 
 impl From<StorageError> for TofuError {
@@ -60,6 +109,13 @@ impl From<StorageError> for TofuError {
             )),
             StorageError::Failed(m) => TofuError::StorageFailed(m),
             StorageError::Timeout(m) => TofuError::StorageTimeout(m),
+            StorageError::Unavailable {
+                reason,
+                retry_after_secs,
+            } => TofuError::Overloaded {
+                reason,
+                retry_after_secs,
+            },
         }
     }
 }
@@ -74,16 +130,27 @@ pub trait Storage: Send + Sync + fmt::Debug {
     fn stat(&self, key: &str) -> Result<Validators, StorageError>;
 }
 
-/// Opens the backend a `TofuStorage` URL names. Fails (at startup) on an unknown scheme or a
-/// root that does not exist.
-pub fn open(url: &str) -> Result<Arc<dyn Storage>, String> {
+/// A storage URL (`TofuStorage`, `TofuFallbackStorage`) checked at startup. It is plain data:
+/// no thread, runtime or connection exists until a child builds the backend from it
+/// ([`Stacks`]), so nothing crosses httpd's fork.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// `file:///root`, the root canonicalised and checked to be a directory.
+    File(FileStorage),
+    /// `s3://bucket/prefix`.
+    S3(S3Location),
+    /// A backend handed over as is (tests and tools): used without timeout or pool.
+    Given(Arc<dyn Storage>),
+}
+
+/// Parses a storage URL. Fails (at startup) on an unknown scheme, a file root that does not
+/// exist or an invalid bucket name.
+pub fn parse_url(url: &str) -> Result<Location, String> {
     if let Some(path) = url.strip_prefix("file://") {
-        return Ok(Arc::new(FileStorage::open(path)?));
+        return Ok(Location::File(FileStorage::open(path)?));
     }
-    if url.starts_with("s3://") {
-        return Err(format!(
-            "{url}: s3:// storage is not available in this build yet"
-        ));
+    if let Some(rest) = url.strip_prefix("s3://") {
+        return Ok(Location::S3(S3Location::parse(rest)?));
     }
     Err(format!(
         "{url}: unknown storage URL (expected file:///absolute/path or s3://bucket/prefix)"
@@ -145,12 +212,24 @@ mod tests {
         assert_eq!(status(big), 422);
         assert_eq!(status(StorageError::Failed("x".into())), 502);
         assert_eq!(status(StorageError::Timeout("x".into())), 504);
+        let open = StorageError::Unavailable {
+            reason: "breaker".into(),
+            retry_after_secs: 7,
+        };
+        assert_eq!(TofuError::from(open.clone()).retry_after(), Some(7));
+        assert_eq!(status(open), 503);
     }
 
     #[test]
     fn unknown_schemes_fail_at_startup() {
-        assert!(open("http://example/x").is_err());
-        assert!(open("/srv/images").is_err());
-        assert!(open("file:///nonexistent/tofu-root").is_err());
+        assert!(parse_url("http://example/x").is_err());
+        assert!(parse_url("/srv/images").is_err());
+        assert!(parse_url("file:///nonexistent/tofu-root").is_err());
+        assert!(parse_url("s3://").is_err());
+        assert!(parse_url("s3://Bad_Bucket/x").is_err());
+        assert!(matches!(
+            parse_url("s3://tofu-originals/photos"),
+            Ok(Location::S3(_))
+        ));
     }
 }

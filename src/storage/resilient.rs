@@ -1,0 +1,263 @@
+//! A primary storage guarded by a circuit breaker, with an optional fallback
+//! (`TofuFallbackStorage`): what makes an S3 outage something users do not notice.
+//!
+//! - The fallback is tried when the primary errors or times out, never when it answers 404.
+//! - A miss in the fallback while the primary is failing is answered as the primary's failure
+//!   (5xx, `no-store`): a transient fault never becomes a cacheable 404.
+//! - After `TofuStorageBreaker` consecutive primary faults the breaker opens: requests go
+//!   straight to the fallback, or get 503 with Retry-After when there is none; after the
+//!   cooldown one probe tries the primary again.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::breaker::{Admission, Breaker, BreakerSettings};
+use super::{Object, Storage, StorageError, Validators};
+
+/// The storage stack of a location in one child: primary, breaker, fallback.
+#[derive(Debug)]
+pub struct Resilient {
+    primary: Arc<dyn Storage>,
+    fallback: Option<Arc<dyn Storage>>,
+    breaker: Breaker,
+}
+
+/// Reports a fault if dropped before an outcome was recorded (a panicking backend), so a
+/// half-open breaker never waits forever for its probe.
+struct Outcome<'a> {
+    breaker: &'a Breaker,
+    recorded: bool,
+}
+
+impl Outcome<'_> {
+    fn record(mut self, fault: bool) {
+        self.recorded = true;
+        self.breaker.record(fault, Instant::now());
+    }
+}
+
+impl Drop for Outcome<'_> {
+    fn drop(&mut self) {
+        if !self.recorded {
+            self.breaker.record(true, Instant::now());
+        }
+    }
+}
+
+impl Resilient {
+    pub fn new(
+        primary: Arc<dyn Storage>,
+        fallback: Option<Arc<dyn Storage>>,
+        breaker: BreakerSettings,
+    ) -> Self {
+        Resilient {
+            primary,
+            fallback,
+            breaker: Breaker::new(breaker),
+        }
+    }
+
+    /// True while the primary is being skipped (for tests).
+    pub fn breaker_open(&self) -> bool {
+        self.breaker.is_open(Instant::now())
+    }
+
+    /// Runs `op` against the primary or the fallback, as the breaker and the outcome decide;
+    /// `on_fallback` marks a value the fallback produced with the reason the primary did not.
+    fn route<T>(
+        &self,
+        op: impl Fn(&dyn Storage) -> Result<T, StorageError>,
+        on_fallback: impl FnOnce(&mut T, String),
+    ) -> Result<T, StorageError> {
+        let primary_error = match self.breaker.admit(Instant::now()) {
+            Admission::Primary | Admission::Probe => {
+                let outcome = Outcome {
+                    breaker: &self.breaker,
+                    recorded: false,
+                };
+                match op(self.primary.as_ref()) {
+                    Err(e) if e.is_fault() => {
+                        outcome.record(true);
+                        e
+                    }
+                    answer => {
+                        outcome.record(false);
+                        return answer;
+                    }
+                }
+            }
+            Admission::Skip { retry_after } => {
+                let secs = retry_after.as_secs_f64().ceil().max(1.0) as u32;
+                StorageError::Unavailable {
+                    reason: "the circuit breaker is open after repeated primary storage faults"
+                        .to_string(),
+                    retry_after_secs: secs,
+                }
+            }
+        };
+        let Some(fallback) = &self.fallback else {
+            return Err(primary_error);
+        };
+        match op(fallback.as_ref()) {
+            Ok(mut value) => {
+                on_fallback(&mut value, primary_error.to_string());
+                Ok(value)
+            }
+            Err(e @ (StorageError::KeyRefused(_) | StorageError::TooLarge { .. })) => Err(e),
+            Err(e) => Err(primary_error.with_context(&format!("fallback: {e}"))),
+        }
+    }
+}
+
+impl Storage for Resilient {
+    fn get(&self, key: &str, max_bytes: u64) -> Result<Object, StorageError> {
+        self.route(
+            |s| s.get(key, max_bytes),
+            |o: &mut Object, why| o.fallback_reason = Some(why),
+        )
+    }
+
+    fn stat(&self, key: &str) -> Result<Validators, StorageError> {
+        self.route(|s| s.stat(key), |_, _| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    /// A fake storage answering what it is told to, counting calls.
+    #[derive(Debug)]
+    struct Fake {
+        answer: Mutex<Result<&'static [u8], StorageError>>,
+        calls: AtomicUsize,
+    }
+
+    impl Fake {
+        fn new(answer: Result<&'static [u8], StorageError>) -> Arc<Self> {
+            Arc::new(Fake {
+                answer: Mutex::new(answer),
+                calls: AtomicUsize::new(0),
+            })
+        }
+        fn set(&self, answer: Result<&'static [u8], StorageError>) {
+            *self.answer.lock().unwrap() = answer;
+        }
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Storage for Fake {
+        fn get(&self, _key: &str, _max: u64) -> Result<Object, StorageError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.answer.lock().unwrap().clone().map(|b| Object {
+                bytes: b.to_vec(),
+                validators: Validators::default(),
+                fallback_reason: None,
+            })
+        }
+        fn stat(&self, key: &str) -> Result<Validators, StorageError> {
+            self.get(key, u64::MAX).map(|o| o.validators)
+        }
+    }
+
+    fn down() -> StorageError {
+        StorageError::Failed("s3: connection refused".into())
+    }
+
+    fn settings(failures: u32, cooldown_ms: u64) -> BreakerSettings {
+        BreakerSettings {
+            failures,
+            cooldown: Duration::from_millis(cooldown_ms),
+        }
+    }
+
+    #[test]
+    fn fallback_serves_when_the_primary_fails_or_times_out() {
+        for fault in [down(), StorageError::Timeout("slow".into())] {
+            let primary = Fake::new(Err(fault));
+            let fallback = Fake::new(Ok(b"from files"));
+            let s = Resilient::new(primary.clone(), Some(fallback.clone()), settings(5, 1000));
+            let o = s.get("k", 100).unwrap();
+            assert_eq!(o.bytes, b"from files");
+            assert!(o.fallback_reason.is_some());
+        }
+    }
+
+    #[test]
+    fn a_404_from_the_primary_is_final() {
+        let primary = Fake::new(Err(StorageError::NotFound("k".into())));
+        let fallback = Fake::new(Ok(b"stale copy"));
+        let s = Resilient::new(primary.clone(), Some(fallback.clone()), settings(1, 1000));
+        for _ in 0..3 {
+            assert!(matches!(s.get("k", 100), Err(StorageError::NotFound(_))));
+        }
+        assert_eq!(fallback.calls(), 0, "never asked on a 404");
+        assert!(!s.breaker_open(), "a 404 is not a fault");
+    }
+
+    #[test]
+    fn a_fallback_miss_during_an_outage_is_a_5xx_not_a_404() {
+        let primary = Fake::new(Err(down()));
+        let fallback = Fake::new(Err(StorageError::NotFound("k".into())));
+        let s = Resilient::new(primary, Some(fallback), settings(5, 1000));
+        let e = s.get("k", 100).unwrap_err();
+        assert!(matches!(e, StorageError::Failed(_)), "{e:?}");
+        assert!(e.to_string().contains("fallback"), "{e}");
+    }
+
+    #[test]
+    fn the_breaker_skips_the_primary_then_probes_it() {
+        let primary = Fake::new(Err(down()));
+        let fallback = Fake::new(Ok(b"files"));
+        let s = Resilient::new(primary.clone(), Some(fallback.clone()), settings(3, 200));
+        for _ in 0..3 {
+            assert!(s.get("k", 100).is_ok());
+        }
+        assert_eq!(primary.calls(), 3);
+        assert!(s.breaker_open());
+        for _ in 0..10 {
+            assert_eq!(s.get("k", 100).unwrap().bytes, b"files");
+        }
+        assert_eq!(primary.calls(), 3, "open: the primary is not asked");
+        primary.set(Ok(b"s3"));
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(s.get("k", 100).unwrap().bytes, b"s3", "the probe");
+        assert!(!s.breaker_open());
+        assert_eq!(s.get("k", 100).unwrap().bytes, b"s3");
+        assert_eq!(primary.calls(), 5);
+    }
+
+    #[test]
+    fn without_fallback_an_open_breaker_is_503_with_retry_after() {
+        let primary = Fake::new(Err(down()));
+        let s = Resilient::new(primary.clone(), None, settings(2, 10_000));
+        for _ in 0..2 {
+            assert!(matches!(s.get("k", 100), Err(StorageError::Failed(_))));
+        }
+        let e = s.get("k", 100).unwrap_err();
+        let status = crate::error::TofuError::from(e.clone());
+        assert_eq!(status.status(), 503, "{e:?}");
+        assert_eq!(status.retry_after(), Some(10));
+        assert_eq!(primary.calls(), 2);
+        assert!(matches!(s.stat("k"), Err(StorageError::Unavailable { .. })));
+    }
+
+    #[test]
+    fn a_failed_probe_reopens_for_another_cooldown() {
+        let primary = Fake::new(Err(down()));
+        let s = Resilient::new(primary.clone(), None, settings(1, 100));
+        assert!(s.get("k", 100).is_err());
+        std::thread::sleep(Duration::from_millis(120));
+        assert!(matches!(s.get("k", 100), Err(StorageError::Failed(_))));
+        assert_eq!(primary.calls(), 2, "the probe went to the primary");
+        assert!(matches!(
+            s.get("k", 100),
+            Err(StorageError::Unavailable { .. })
+        ));
+    }
+}

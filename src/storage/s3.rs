@@ -1,0 +1,426 @@
+//! Originals in an S3 bucket (`TofuStorage s3://bucket/prefix`), through the official AWS SDK.
+//!
+//! Inside httpd nothing may exist before fork: [`S3Location`] is plain data parsed at startup;
+//! the tokio runtime ([`S3Runtime`]) and the SDK client are created on first use, in the child,
+//! and then shared by every request and thread of that child (connections are pooled by the
+//! SDK's hyper client). Calls block the httpd worker thread on the runtime, bounded as a whole —
+//! retries with backoff and the body download included — by `TofuStorageTimeout`.
+//!
+//! Answers: a missing key (404 `NoSuchKey`) is 404. Every other refusal is a storage fault
+//! (502): S3 answers 403 `AccessDenied` for a missing key when the role may not
+//! `s3:ListBucket`, but the same 403 is what wrong credentials or a wrong policy give, so it is
+//! treated as the configuration error it usually is (logged as such), never as a cacheable 404.
+//! A missing bucket (`NoSuchBucket`) is a fault too. Unreachable, 5xx and `SlowDown` (after the
+//! SDK's retries) are 502; running out of time is 504.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_s3::config::retry::RetryConfig;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::Region;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+
+use super::{key_segments, Object, Storage, StorageError, Validators};
+
+/// `TofuS3Region` default, when neither the directive nor the AWS environment names one.
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// Attempts per request (the first and two retries, with exponential backoff from 100 ms).
+const MAX_ATTEMPTS: u32 = 3;
+
+/// `s3://bucket/prefix`, validated at startup.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct S3Location {
+    pub bucket: String,
+    /// Key prefix without leading or trailing `/` (empty: the bucket's root).
+    pub prefix: String,
+}
+
+impl S3Location {
+    /// Parses what follows `s3://`.
+    pub fn parse(rest: &str) -> Result<Self, String> {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let valid = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+            && !bucket.starts_with(['.', '-'])
+            && !bucket.ends_with(['.', '-']);
+        if !valid {
+            return Err(format!(
+                "s3://{rest}: {bucket:?} is not a valid bucket name (3-63 of a-z 0-9 . -)"
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        if !prefix.is_empty() {
+            key_segments(prefix).map_err(|_| {
+                format!("s3://{rest}: the prefix has an empty, '.' or '..' segment")
+            })?;
+        }
+        Ok(S3Location {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+
+    /// The object key of a storage key (below the prefix).
+    fn object_key(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.prefix)
+        }
+    }
+}
+
+/// `TofuS3Endpoint` and `TofuS3Region`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct S3Options {
+    /// An S3-compatible endpoint (`http://127.0.0.1:9000`); requests are then path-style.
+    pub endpoint: Option<String>,
+    /// The signing region; unset: `AWS_REGION`/profile, else `us-east-1`.
+    pub region: Option<String>,
+}
+
+/// The tokio runtime of a child's S3 clients: one small multi-thread runtime (one worker runs
+/// the pooled connections), created on first use — in the child, never before fork.
+#[derive(Default)]
+pub struct S3Runtime {
+    runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
+}
+
+impl std::fmt::Debug for S3Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Runtime")
+            .field("started", &self.runtime.get().is_some())
+            .finish()
+    }
+}
+
+impl S3Runtime {
+    fn get(&self) -> Result<&tokio::runtime::Runtime, StorageError> {
+        self.runtime
+            .get_or_init(|| {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .max_blocking_threads(4)
+                    .thread_name("tofu-s3")
+                    .enable_all()
+                    .build()
+                    .map_err(|e| format!("cannot start the S3 runtime: {e}"))
+            })
+            .as_ref()
+            .map_err(|e| StorageError::Failed(e.clone()))
+    }
+
+    /// True once a runtime exists (tests check that config parsing never starts one).
+    pub fn started(&self) -> bool {
+        self.runtime.get().is_some()
+    }
+}
+
+impl Drop for S3Runtime {
+    fn drop(&mut self) {
+        // Never wait for a stuck DNS lookup or connection when a child's pool is destroyed.
+        if let Some(Ok(runtime)) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// One bucket/prefix with its lazily built client.
+pub struct S3Storage {
+    location: S3Location,
+    options: S3Options,
+    timeout: Duration,
+    runtime: Arc<S3Runtime>,
+    client: OnceLock<aws_sdk_s3::Client>,
+}
+
+impl std::fmt::Debug for S3Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Storage")
+            .field("location", &self.location)
+            .field("options", &self.options)
+            .field("timeout", &self.timeout)
+            .field("connected", &self.client.get().is_some())
+            .finish()
+    }
+}
+
+impl S3Storage {
+    /// A storage for `location`; builds nothing until the first request.
+    pub fn new(
+        location: S3Location,
+        options: S3Options,
+        timeout: Duration,
+        runtime: Arc<S3Runtime>,
+    ) -> Self {
+        S3Storage {
+            location,
+            options,
+            timeout,
+            runtime,
+            client: OnceLock::new(),
+        }
+    }
+
+    /// True once the client has been built (by the first request).
+    pub fn has_client(&self) -> bool {
+        self.client.get().is_some()
+    }
+
+    fn url(&self, key: &str) -> String {
+        format!(
+            "s3://{}/{}",
+            self.location.bucket,
+            self.location.object_key(key)
+        )
+    }
+
+    /// Runs `request` with the client, on the runtime, within `TofuStorageTimeout`.
+    fn call<T, F, Fut>(&self, key: &str, request: F) -> Result<T, StorageError>
+    where
+        F: FnOnce(aws_sdk_s3::Client, String) -> Fut,
+        Fut: std::future::Future<Output = Result<T, StorageError>>,
+    {
+        key_segments(key)?;
+        let runtime = self.runtime.get()?;
+        let object_key = self.location.object_key(key);
+        let timeout = self.timeout;
+        runtime.block_on(async {
+            let work = async {
+                let client = match self.client.get() {
+                    Some(client) => client.clone(),
+                    None => {
+                        let built = build_client(&self.options, timeout).await;
+                        self.client.get_or_init(|| built).clone()
+                    }
+                };
+                request(client, object_key).await
+            };
+            match tokio::time::timeout(timeout, work).await {
+                Ok(result) => result,
+                Err(_) => Err(StorageError::Timeout(format!(
+                    "{}: no complete answer from S3 within {timeout:?}",
+                    self.url(key)
+                ))),
+            }
+        })
+    }
+
+    /// Maps an SDK error to what the status table understands.
+    fn error<E>(&self, key: &str, err: &SdkError<E>) -> StorageError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let url = self.url(key);
+        match err {
+            SdkError::ServiceError(service) => {
+                let status = service.raw().status().as_u16();
+                let code = err.code().unwrap_or("");
+                let message = err.message().unwrap_or("");
+                match (status, code) {
+                    (404, "NoSuchBucket") => StorageError::Failed(format!(
+                        "{url}: S3 answered 404 NoSuchBucket: check TofuStorage"
+                    )),
+                    (404, _) => StorageError::NotFound(key.to_string()),
+                    (403, _) => StorageError::Failed(format!(
+                        "{url}: S3 refused access (403 {code} {message}): check the credentials \
+                         (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile or instance role) and \
+                         that the policy allows s3:GetObject (without s3:ListBucket S3 also \
+                         answers 403 for a missing key)"
+                    )),
+                    _ => StorageError::Failed(format!(
+                        "{url}: S3 answered {status} {code} {message} (after {MAX_ATTEMPTS} attempts)"
+                    )),
+                }
+            }
+            SdkError::TimeoutError(_) => {
+                StorageError::Timeout(format!("{url}: S3 timed out: {}", DisplayErrorContext(err)))
+            }
+            _ => StorageError::Failed(format!(
+                "{url}: S3 request failed: {}",
+                DisplayErrorContext(err)
+            )),
+        }
+    }
+}
+
+/// The SDK client: the standard credential chain (environment, shared profile and credentials
+/// files, web identity, ECS, EC2 instance metadata), rustls on ring, the SDK's standard retries
+/// (bounded together with everything else by the caller's timeout).
+async fn build_client(options: &S3Options, timeout: Duration) -> aws_sdk_s3::Client {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http);
+    if let Some(region) = &options.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    // Without TofuS3Region the loader's own chain (AWS_REGION, profile, instance metadata)
+    // decides, sharing our HTTP client; us-east-1 when it finds nothing.
+    let shared = loader
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(MAX_ATTEMPTS)
+                .with_initial_backoff(Duration::from_millis(100))
+                .with_max_backoff(Duration::from_secs(1)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeout.min(Duration::from_secs(3)))
+                .operation_timeout(timeout)
+                .build(),
+        )
+        .load()
+        .await;
+    let mut config = aws_sdk_s3::config::Builder::from(&shared);
+    if shared.region().is_none() {
+        config = config.region(Region::new(DEFAULT_REGION));
+    }
+    if let Some(endpoint) = &options.endpoint {
+        config = config.endpoint_url(endpoint).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(config.build())
+}
+
+fn modified(time: Option<&aws_sdk_s3::primitives::DateTime>) -> Option<SystemTime> {
+    time.and_then(|t| SystemTime::try_from(*t).ok())
+}
+
+impl Storage for S3Storage {
+    fn get(&self, key: &str, max_bytes: u64) -> Result<Object, StorageError> {
+        self.call(key, |client, object_key| async move {
+            let sent = client
+                .get_object()
+                .bucket(&self.location.bucket)
+                .key(&object_key)
+                .send()
+                .await;
+            let mut output = sent.map_err(|e| self.error(key, &e))?;
+            let too_large = |size: u64| StorageError::TooLarge {
+                key: key.to_string(),
+                size,
+                limit: max_bytes,
+            };
+            let declared = output.content_length().and_then(|n| u64::try_from(n).ok());
+            if let Some(size) = declared.filter(|&n| n > max_bytes) {
+                // Refused from the header: the body is dropped unread (its connection with it).
+                return Err(too_large(size));
+            }
+            let mut bytes = Vec::with_capacity(declared.unwrap_or(0) as usize);
+            while let Some(chunk) = output.body.next().await {
+                let chunk = chunk.map_err(|e| {
+                    StorageError::Failed(format!(
+                        "{}: reading the body failed: {}",
+                        self.url(key),
+                        DisplayErrorContext(&e)
+                    ))
+                })?;
+                if (bytes.len() + chunk.len()) as u64 > max_bytes {
+                    return Err(too_large((bytes.len() + chunk.len()) as u64));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            let validators = Validators {
+                size: bytes.len() as u64,
+                modified: modified(output.last_modified()),
+                version: output.e_tag().unwrap_or_default().to_string(),
+            };
+            Ok(Object {
+                bytes,
+                validators,
+                fallback_reason: None,
+            })
+        })
+    }
+
+    fn stat(&self, key: &str) -> Result<Validators, StorageError> {
+        self.call(key, |client, object_key| async move {
+            let head = client
+                .head_object()
+                .bucket(&self.location.bucket)
+                .key(&object_key)
+                .send()
+                .await
+                .map_err(|e| self.error(key, &e))?;
+            Ok(Validators {
+                size: head
+                    .content_length()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+                modified: modified(head.last_modified()),
+                version: head.e_tag().unwrap_or_default().to_string(),
+            })
+        })
+    }
+}
+
+/// Seeds a bucket through the same SDK (test fixtures only).
+#[cfg(test)]
+pub(crate) fn put_for_test(
+    storage: &S3Storage,
+    object_key: &str,
+    body: &[u8],
+) -> Result<(), StorageError> {
+    let body = body.to_vec();
+    let bucket = storage.location.bucket.clone();
+    storage.call("seed", |client, _| async move {
+        let _ = client.create_bucket().bucket(&bucket).send().await;
+        client
+            .put_object()
+            .bucket(&bucket)
+            .key(object_key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StorageError::Failed(DisplayErrorContext(&e).to_string()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_parse_at_startup() {
+        let l = S3Location::parse("tofu-originals/photos/2024/").unwrap();
+        assert_eq!(l.bucket, "tofu-originals");
+        assert_eq!(l.prefix, "photos/2024");
+        assert_eq!(l.object_key("a/b.jpg"), "photos/2024/a/b.jpg");
+        let root = S3Location::parse("bucket").unwrap();
+        assert_eq!(root.object_key("a.jpg"), "a.jpg");
+        for bad in ["", "ab", "Upper", "-x-bucket", "bucket/../x", "b_u_c"] {
+            assert!(S3Location::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn nothing_runs_until_the_first_request() {
+        let runtime = Arc::new(S3Runtime::default());
+        let s = S3Storage::new(
+            S3Location::parse("bucket/p").unwrap(),
+            S3Options {
+                // A port nothing listens on: the first request fails fast.
+                endpoint: Some("http://127.0.0.1:9".into()),
+                region: None,
+            },
+            Duration::from_secs(5),
+            runtime.clone(),
+        );
+        assert!(!runtime.started() && !s.has_client());
+        assert!(matches!(
+            s.get("../x", 10),
+            Err(StorageError::KeyRefused(_))
+        ));
+        assert!(!runtime.started(), "a refused key starts nothing");
+        let e = s.get("a.jpg", 10).unwrap_err();
+        assert!(e.is_fault(), "{e:?}");
+        assert!(runtime.started() && s.has_client());
+    }
+}

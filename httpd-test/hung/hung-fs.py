@@ -3,13 +3,17 @@
 
 The root holds one file, stuck.jpg (100000 bytes as far as stat can tell). lookup, getattr,
 open and readdir answer at once — as on a hung NFS mount whose attributes are cached — but
-read() sleeps until the filesystem is unmounted. Mounted read-only with allow_other (as root)
-so the httpd children (user nobody) can open it.
+read() does not return while the file RELEASE does not exist. When it appears (the server
+"comes back" at the end of a test), pending and new reads fail with EIO, so the reading
+threads — which the kernel will not let die while their request sits in this daemon — are
+freed and httpd can stop. Mounted read-only with allow_other (as root) so the httpd children
+(user nobody) can open it.
 
-Usage: hung-fs.py MOUNTPOINT      (foreground; unmount with fusermount3 -u MOUNTPOINT)
+Usage: hung-fs.py MOUNTPOINT RELEASE   (foreground; unmount with fusermount3 -u MOUNTPOINT)
 """
 
 import errno
+import os
 import stat
 import sys
 import threading
@@ -21,6 +25,7 @@ except ImportError:
     from fuse import FUSE, FuseOSError, Operations  # fusepy from PyPI
 
 SIZE = 100000
+RELEASE = sys.argv[2]
 UNMOUNTED = threading.Event()
 
 
@@ -42,7 +47,8 @@ class Hung(Operations):
         return 0
 
     def read(self, path, size, offset, fh):
-        UNMOUNTED.wait()   # until unmounted: the read never comes back
+        while not UNMOUNTED.is_set() and not os.path.exists(RELEASE):
+            UNMOUNTED.wait(0.2)
         raise FuseOSError(errno.EIO)
 
     def destroy(self, path):

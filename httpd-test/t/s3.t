@@ -19,7 +19,7 @@ my $control = $ENV{TOFU_TEST_S3_CONTROL}
 my $toggle = catfile($control, 'toggle-fail');
 unlink $toggle;
 
-plan tests => 49;
+plan tests => 50;
 
 my $ID = 'Landscape_1.jpg';
 my $REFERENCE = original("exif-orientation/$ID");
@@ -49,7 +49,7 @@ sub touch { open my $fh, '>', shift or die $!; close $fh }
     my ($res) = timed_get(url('/s3'));
     my $info = image_info($res->content) || {};
     ok t_cmp($res->code, 200, 'S3 hit: 200');
-    ok t_cmp("$info->{format} $info->{width}x$info->{height}", 'jpeg 100x67', 'S3 hit: a 100x67 JPEG');
+    ok t_cmp(join(" ", $info->{format} // "?", ($info->{width} // "?") . "x" . ($info->{height} // "?")), 'jpeg 100x67', 'S3 hit: a 100x67 JPEG');
     my $diff = rmse($res->content, $REFERENCE, '100x67');
     ok t_cmp($diff < 0.05 ? 1 : 0, 1, "S3 hit: the pixels of the original (RMSE $diff)");
     my $etag = $res->header('ETag') // '';
@@ -221,4 +221,14 @@ sub touch { open my $fh, '>', shift or die $!; close $fh }
     ok t_cmp($max >= 1 && $max <= 4 ? 1 : 0, 1,
              "hung mount: at most 4 I/O threads per child stuck (max $max over "
              . scalar(keys %per_child) . ' children, waiting in ' . join(',', sort keys %waits) . ')');
+
+    # The mount comes back (its reads now fail with EIO): the stuck threads are freed, the pool
+    # serves again (a 502 for the I/O error, at once), and httpd can stop.
+    my $release = $ENV{TOFU_TEST_HUNG_RELEASE} or die "TOFU_TEST_HUNG_RELEASE is not set\n";
+    touch($release);
+    sleep 1.5;
+    my ($back, $took_back) = timed_get($stuck);
+    ok t_cmp($back->code == 502 && $took_back < 1 ? 1 : 0, 1,
+             sprintf('mount back: the pool serves again (%d in %.2fs)', $back->code, $took_back));
+    unlink $release;
 }

@@ -36,6 +36,13 @@ my @configs = (
     [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecretFile $dir/no-such-file", 0, 'missing secret file' ],
     [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret k\nTofuSourceKey {id}.jpg\nTofuMaxSourcePixels 1000", 1, 'every other directive' ],
     [ "TofuStorage file://$store", 1, 'tofu directives without SetHandler tofu: nothing to check' ],
+    # S3 and the storage guards: parsed at startup, nothing connects (an unreachable endpoint is fine).
+    [ "SetHandler tofu\nTofuStorage s3://tofu-originals/photos\nTofuS3Endpoint http://127.0.0.1:1\nTofuS3Region eu-west-1\nTofuFallbackStorage file://$store\nTofuStorageTimeout 2.5\nTofuStorageBreaker 3 10\nTofuSecret k", 1, 'S3 with fallback, timeout, breaker' ],
+    [ "SetHandler tofu\nTofuStorage s3://Not_A_Bucket\nTofuSecret k", 0, 'invalid bucket name', qr/bucket/ ],
+    [ "SetHandler tofu\nTofuStorage s3://b-ok/x\nTofuS3Endpoint 127.0.0.1:9000\nTofuSecret k", 0, 'endpoint without scheme', qr/TofuS3Endpoint/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuFallbackStorage file:///nonexistent/tofu\nTofuSecret k", 0, 'missing fallback root', qr/TofuFallbackStorage/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuStorageTimeout 0\nTofuSecret k", 0, 'TofuStorageTimeout 0' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuStorageBreaker 5\nTofuSecret k", 0, 'TofuStorageBreaker needs two arguments' ],
 );
 
 # The example shipped for Debian's a2enmod layout: as shipped (all commented out) and with its

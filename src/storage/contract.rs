@@ -89,7 +89,16 @@ fn file_storage_passes_the_contract() {
 /// a silent skip.
 pub(crate) fn test_s3_endpoint() -> Option<String> {
     match std::env::var("TOFU_TEST_S3_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
+        Ok(endpoint) if !endpoint.is_empty() => {
+            // The credentials must come from the environment (never from instance metadata).
+            assert!(
+                std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+                    && std::env::var_os("AWS_EC2_METADATA_DISABLED").is_some(),
+                "TOFU_TEST_S3_ENDPOINT needs AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and \
+                 AWS_EC2_METADATA_DISABLED=true (scripts/test sets them)"
+            );
+            Some(endpoint)
+        }
         _ if std::env::var_os("CI").is_some() => {
             panic!("TOFU_TEST_S3_ENDPOINT is not set under CI: run the tests through scripts/test")
         }

@@ -19,7 +19,7 @@ my $control = $ENV{TOFU_TEST_S3_CONTROL}
 my $toggle = catfile($control, 'toggle-fail');
 unlink $toggle;
 
-plan tests => 50;
+plan tests => 52;
 
 my $ID = 'Landscape_1.jpg';
 my $REFERENCE = original("exif-orientation/$ID");
@@ -95,6 +95,16 @@ sub touch { open my $fh, '>', shift or die $!; close $fh }
     ok t_cmp($took < 2.5 ? 1 : 0, 1, sprintf('S3 stopped, fallback: in %.2fs', $took));
     ok t_cmp(error_log_since($mark) =~ /\[tofu:warn\].*served by the fallback storage/ ? 1 : 0, 1,
              'S3 stopped, fallback: a warning says the primary failed');
+}
+
+# --- a failing file primary with an S3 fallback ----------------------------------------------
+{
+    my $mark = error_log_mark();
+    my ($res) = timed_get(url('/files-s3-fallback', 'unreadable.jpg', '90x'));
+    my $info = image_info($res->content) || {};
+    ok t_cmp($res->code . ' ' . ($info->{format} // '?'), '200 jpeg', 'file primary unreadable: 200 from the S3 fallback');
+    ok t_cmp(error_log_since($mark) =~ /\[tofu:warn\].*served by the fallback storage.*unreadable\.jpg: Permission denied/ ? 1 : 0, 1,
+             'and a warning names the file error');
 }
 
 # --- faults injected by the proxy: 500, SlowDown, no answer, a dripping body ---------------------

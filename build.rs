@@ -6,8 +6,23 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    libjpeg_shim();
     #[cfg(feature = "apache")]
     apache::generate();
+}
+
+/// The C shim over libjpeg's own API (src/transform/libjpeg/shim.c: setjmp error handling, a
+/// source that jumps over unneeded scans), linked with the system libjpeg (Debian's
+/// libjpeg62-turbo-dev: headers and libjpeg.so).
+fn libjpeg_shim() {
+    println!("cargo:rerun-if-changed=src/transform/libjpeg/shim.c");
+    println!("cargo:rerun-if-changed=src/transform/libjpeg/shim.h");
+    cc::Build::new()
+        .file("src/transform/libjpeg/shim.c")
+        .opt_level(2)
+        .flag_if_supported("-Wall")
+        .compile("tofu_jpeg_shim");
+    println!("cargo:rustc-link-lib=jpeg");
 }
 
 #[cfg(feature = "apache")]

@@ -35,7 +35,7 @@ my @formats = (
 my @pngsuite = map { "pngsuite/$_.png" }
     qw(basn0g01 basn0g16 basn2c16 basn3p08 basn4a08 basn6a16 basi6a08 tbrn2c08);
 
-plan tests => 3 * @formats + 3 * @pngsuite + 4 + 3 + 4 + 2;
+plan tests => 3 * @formats + 3 * @pngsuite + 4 + 3 + 4 + 3;
 
 for my $case (@formats) {
     my ($id, $ops, $ext, $format, $w, $h, $what) = @$case;
@@ -119,10 +119,15 @@ sub write_gray {
              'TofuDefaultQuality 60 gives the bytes of an explicit q60');
 }
 
-# Output is progressive JPEG (DESIGN: encode JPEG progressive) and carries no EXIF.
+# JPEG output of 100,000 pixels or more is progressive (DESIGN: encode JPEG progressive), a
+# smaller thumbnail is baseline (src/transform/encode.rs: JPEG_PROGRESSIVE_MIN_PIXELS says why),
+# and neither carries EXIF.
 {
-    my $res = GET signed_url(id => $L1, ops => '300x');
+    my $res = GET signed_url(id => $L1, ops => '600x');
     my $info = image_info($res->content) || {};
-    ok t_cmp($info->{progressive} // 0, 1, 'JPEG output is progressive');
+    ok t_cmp($info->{progressive} // 0, 1, 'JPEG output of 600x400 is progressive');
     ok t_cmp(index($res->content, "Exif\0\0") < 0 ? 1 : 0, 1, 'JPEG output carries no EXIF');
+    my $small = GET signed_url(id => $L1, ops => '300x');
+    my $small_info = image_info($small->content) || {};
+    ok t_cmp($small_info->{progressive} // 0, 0, 'JPEG thumbnail of 300x200 is baseline');
 }

@@ -1,30 +1,34 @@
-//! JPEG decoding with libjpeg-turbo (through the `turbojpeg` crate): header first, then the pixels
-//! at the smallest DCT scale that still leaves the resampler a real reduction ("shrink on load").
+//! JPEG decoding with libjpeg-turbo's own API ([`super::libjpeg`]): header first, then the
+//! pixels of the crop window only, at the smallest DCT scale that still leaves the resampler a
+//! real reduction ("shrink on load"), leaving out the progressive scans that scale never reads.
 //!
-//! libjpeg-turbo reports recoverable damage (a truncated file, a few stray bytes before a
-//! marker) as a *warning* while still producing a complete image, and TurboJPEG turns every
-//! warning into an error return. Like libvips' default (`fail=false`) and every browser, such
-//! images are served; only fatal errors refuse the source.
-
-use turbojpeg::{Colorspace, DecompressHeader, Decompressor, Image, PixelFormat, ScalingFactor};
+//! libjpeg reports recoverable damage (a truncated file, a few stray bytes before a marker) as a
+//! *warning* while still producing a complete image. Like libvips' default (`fail=false`) and
+//! every browser, such images are served; only fatal errors refuse the source.
 
 use super::geometry::Rect;
+use super::libjpeg::{ColorSpace, Decoder, Output, Scaled};
 use super::pixels::{cmyk_to_rgb_in_place, Layout, Pixels};
 use crate::error::TofuError;
 
-/// A progressive JPEG may not have more scans than this (real encoders write about 10); crafted
-/// files with thousands of scans make a decoder spin for minutes.
-pub const SCAN_LIMIT: u32 = 500;
-
 /// How much larger than the output the DCT-scaled crop window must stay on each axis.
 ///
-/// DCT scaling is nearly free but is a crude filter; the Lanczos pass after it must still do a
-/// real reduction for the result to be as close to a careful reference as libvips' (which keeps
-/// the same factor of two). Measured on testdata/exif-orientation against a full-decode,
-/// linear-light Lanczos3 reference: with a margin of 1 (the smallest scale that merely covers the
-/// output) a 1800×1200 JPEG at 450×300 scores 33.3 dB PSNR instead of 36.0 dB, at 900×600 35.1 dB
-/// instead of 38.3 dB; with 2 no size lost more than 0.5 dB.
-pub const SHRINK_ON_LOAD_MARGIN: f64 = 2.0;
+/// DCT scaling is nearly free but is a box filter; the Lanczos pass after it must still do some
+/// reduction for the result to stay close to a careful reference. libvips keeps a factor of 2;
+/// measured on the 28 photos of bench/corpus (bench/quality, DSSIM against a full-decode,
+/// linear-light Lanczos3 reference, mean, lower is better):
+///
+/// | margin | fill 280x210 q80 | fit 280x280 q80 | fit 1024 q85 | CPU, fill 280x210 |
+/// | --- | --- | --- | --- | --- |
+/// | 1.0 | 0.00229 | 0.00254 | 0.00116 | 0.51× of margin 2 |
+/// | 1.3 | 0.00222 | 0.00234 | 0.00106 | 0.64× |
+/// | 1.6 | 0.00220 | 0.00231 | 0.00105 | 0.75× |
+/// | 2.0 | 0.00215 | 0.00230 | 0.00105 | 1 |
+/// | libvips (2.0) | 0.00316 | 0.00242 | 0.00107 | |
+///
+/// 1.3 keeps every job at least as close as libvips while decoding at 1/8 (where progressive
+/// scans can be skipped) twice as often as 2.0 does.
+pub const SHRINK_ON_LOAD_MARGIN: f64 = 1.3;
 
 /// What the markers before the first scan say, found without decoding.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -79,135 +83,223 @@ pub fn markers(source: &[u8]) -> Markers<'_> {
     found
 }
 
-/// The source with the segments before the first scan rewritten cleanly: bytes between segments
-/// that are not a marker are dropped, and so is a JFIF APP0 segment of an unknown major version.
-/// Everything from the first SOS on is copied unchanged.
-pub fn repair_header(source: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(source.len());
-    out.extend_from_slice(&source[..2.min(source.len())]);
-    let mut pos = 2;
-    while pos + 1 < source.len() {
-        if source[pos] != 0xFF || source[pos + 1] == 0xFF {
-            pos += 1; // garbage or fill byte
-            continue;
-        }
-        let marker = source[pos + 1];
-        if matches!(marker, 0x00 | 0x01 | 0xD0..=0xD7) {
-            pos += 2; // no standalone marker belongs in a header
-            continue;
-        }
-        if marker == 0xDA || marker == 0xD9 {
-            break; // the scan (or the end): copied as it is
-        }
-        let Some(len_bytes) = source.get(pos + 2..pos + 4) else {
-            break;
-        };
-        let end = pos + 2 + usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
-        let Some(segment) = source.get(pos..end) else {
-            break;
-        };
-        let odd_jfif = marker == 0xE0
-            && segment.get(4..9) == Some(b"JFIF\0")
-            && matches!(segment.get(9), Some(&major) if major != 1);
-        if !odd_jfif {
-            out.extend_from_slice(segment);
-        }
-        pos = end;
-    }
-    out.extend_from_slice(&source[pos.min(source.len())..]);
-    out
-}
-
 /// A JPEG whose header has been read: size and colour model known, nothing decoded yet.
-pub struct JpegHeader {
-    decompressor: Decompressor,
-    header: DecompressHeader,
-    /// The source with its header damage removed, when it had to be repaired.
-    repaired: Option<Vec<u8>>,
+pub struct JpegHeader<'a> {
+    decoder: Decoder<'a>,
 }
 
-impl JpegHeader {
+/// The decoded window and where the crop lies in it.
+pub struct Decoded {
+    pub pixels: Pixels,
+    /// The crop, in the decoded window's pixels.
+    pub crop: Rect,
+}
+
+impl<'a> JpegHeader<'a> {
     /// Reads the header (dimensions, colour space). Allocates no pixel buffer.
-    ///
-    /// A header that libjpeg reads only with a warning (stray bytes between segments, an unknown
-    /// JFIF version) is rewritten without the damage ([`repair_header`]) and read again, because
-    /// TurboJPEG refuses to decode after any header warning.
-    pub fn read(source: &[u8]) -> Result<JpegHeader, TofuError> {
-        let mut decompressor = Decompressor::new()
-            .map_err(|e| TofuError::Internal(format!("libjpeg-turbo init failed: {e}")))?;
-        let (header, repaired) = match decompressor.read_header(source) {
-            Ok(header) => (header, None),
-            Err(e) if is_warning(&e) => {
-                let repaired = repair_header(source);
-                let header = decompressor
-                    .read_header(&repaired)
-                    .map_err(|e| corrupt(&e))?;
-                (header, Some(repaired))
-            }
-            Err(e) => return Err(corrupt(&e)),
-        };
-        Ok(JpegHeader {
-            decompressor,
-            header,
-            repaired,
-        })
+    pub fn read(source: &'a [u8]) -> Result<JpegHeader<'a>, TofuError> {
+        let decoder = Decoder::new(source).map_err(corrupt)?;
+        Ok(JpegHeader { decoder })
     }
 
     /// Stored (not EXIF-oriented) width and height.
     pub fn dimensions(&self) -> (u64, u64) {
-        (self.header.width as u64, self.header.height as u64)
+        let h = self.decoder.header();
+        (u64::from(h.width), u64::from(h.height))
     }
 
     /// The denominator of the largest reduction among 1/8, 1/4, 1/2 (else 1) for which the crop
     /// window, in stored pixels, still has at least [`SHRINK_ON_LOAD_MARGIN`] × the output size on
-    /// both axes. Lossless JPEGs cannot be scaled.
+    /// both axes.
     pub fn choose_scale(&self, crop: Rect, out_width: u32, out_height: u32) -> u32 {
-        if self.header.is_lossless {
-            return 1;
-        }
         choose_denominator(crop, out_width, out_height, SHRINK_ON_LOAD_MARGIN)
     }
 
-    /// Decodes at `1/denom` scale: gray stays gray, CMYK/YCCK becomes RGB, everything else RGB.
-    pub fn decode(mut self, source: &[u8], denom: u32, adobe: bool) -> Result<Pixels, TofuError> {
-        let source = self.repaired.as_deref().unwrap_or(source);
-        let scale = ScalingFactor::new(1, denom as usize);
-        self.decompressor
-            .set_scaling_factor(scale)
-            .map_err(|e| corrupt(&e))?;
-        self.decompressor
-            .set_scan_limit(SCAN_LIMIT)
-            .map_err(|e| TofuError::Internal(format!("libjpeg-turbo scan limit: {e}")))?;
-        let scaled = self.header.scaled(scale);
-        let (format, layout, cmyk) = match self.header.colorspace {
-            Colorspace::Gray => (PixelFormat::GRAY, Layout::Gray, false),
-            Colorspace::CMYK | Colorspace::YCCK => (PixelFormat::CMYK, Layout::Rgb, true),
-            Colorspace::RGB | Colorspace::YCbCr => (PixelFormat::RGB, Layout::Rgb, false),
+    /// Decodes, at `1/denom` scale, the part of the image that `crop` (in stored pixels) and
+    /// the resampler's reach around it (Lanczos3: 3 output pixels) need: gray stays gray,
+    /// CMYK/YCCK becomes RGB, everything else RGB. Rows below the window are never decoded;
+    /// rows above and columns outside skip the IDCT and colour conversion.
+    pub fn decode(
+        mut self,
+        source: &[u8],
+        denom: u32,
+        crop: Rect,
+        out_width: u32,
+        out_height: u32,
+        adobe: bool,
+    ) -> Result<Decoded, TofuError> {
+        let header = self.decoder.header();
+        let (output, layout) = match header.color_space {
+            ColorSpace::Gray => (Output::Gray, Layout::Gray),
+            ColorSpace::Cmyk | ColorSpace::Ycck => (Output::Cmyk, Layout::Rgb),
+            _ => (Output::Rgb, Layout::Rgb),
         };
-        let pitch = scaled.width * format.size();
-        let mut data = vec![0u8; pitch * scaled.height];
-        let image = Image {
-            pixels: data.as_mut_slice(),
-            width: scaled.width,
-            pitch,
-            height: scaled.height,
-            format,
+        let scaled = self.decoder.scale(denom, output).map_err(corrupt)?;
+        let skips = if header.progressive {
+            skippable(&scans(source), &scaled)
+        } else {
+            Vec::new()
         };
-        if let Err(e) = self.decompressor.decompress(source, image) {
-            if !is_warning(&e) {
-                return Err(corrupt(&e));
-            }
-        }
-        if cmyk {
+        let crop = crop
+            .scaled(1.0 / f64::from(denom))
+            .clamped(scaled.width, scaled.height);
+        let (x0, x1) = reach(crop.x, crop.width, out_width, scaled.width);
+        let (y0, y1) = reach(crop.y, crop.height, out_height, scaled.height);
+        let window = self
+            .decoder
+            .decode(&skips, x0, x1 - x0, y0, y1 - y0)
+            .map_err(corrupt)?;
+        let mut data = window.data;
+        if output == Output::Cmyk {
             cmyk_to_rgb_in_place(&mut data, adobe);
         }
-        Ok(Pixels {
+        let pixels = Pixels {
             data,
-            width: scaled.width as u32,
-            height: scaled.height as u32,
+            width: window.width,
+            height: window.height,
             layout,
-        })
+        };
+        let crop = Rect {
+            x: crop.x - f64::from(window.x),
+            y: crop.y - f64::from(window.y),
+            ..crop
+        }
+        .clamped(window.width, window.height);
+        Ok(Decoded { pixels, crop })
     }
+}
+
+/// The whole pixels `[start, end)` on one axis that a Lanczos3 resampling of `offset..offset +
+/// size` to `out` pixels reads (3 output pixels of reach on each side, plus one for rounding),
+/// inside `0..limit`.
+fn reach(offset: f64, size: f64, out: u32, limit: u32) -> (u32, u32) {
+    let scale = (size / f64::from(out.max(1))).max(1.0);
+    let pad = 3.0 * scale + 1.0;
+    let start = (offset - pad).floor().clamp(0.0, f64::from(limit)) as u32;
+    let end = (offset + size + pad).ceil().clamp(0.0, f64::from(limit)) as u32;
+    if end <= start {
+        (0, limit)
+    } else {
+        (start, end)
+    }
+}
+
+/// One scan of a JPEG: where its SOS marker starts and its entropy-coded data ends (the next
+/// marker), and what it codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scan {
+    pub start: usize,
+    pub end: usize,
+    /// Spectral selection start (0 = DC).
+    pub ss: u8,
+    pub components: [u8; 4],
+    pub count: usize,
+}
+
+/// Finds every scan of the stream (SOS segment and entropy-coded data), in order (their number
+/// is bounded before decoding: `bounds::check_scans`). Stops quietly at anything malformed: the
+/// decoder, not this walk, decides whether the file is corrupt.
+pub fn scans(source: &[u8]) -> Vec<Scan> {
+    let mut found = Vec::new();
+    let mut pos = 2;
+    while pos + 1 < source.len() {
+        if source[pos] != 0xFF {
+            pos += 1;
+            continue;
+        }
+        let marker = source[pos + 1];
+        match marker {
+            0xFF => {
+                pos += 1;
+                continue;
+            }
+            0x00 | 0x01 | 0xD0..=0xD7 => {
+                pos += 2;
+                continue;
+            }
+            0xD9 => break,
+            _ => {}
+        }
+        let Some(len_bytes) = source.get(pos + 2..pos + 4) else {
+            break;
+        };
+        let len = usize::from(u16::from_be_bytes([len_bytes[0], len_bytes[1]]));
+        if len < 2 || pos + 2 + len > source.len() {
+            break;
+        }
+        if marker != 0xDA {
+            pos += 2 + len;
+            continue;
+        }
+        let body = &source[pos + 4..pos + 2 + len];
+        let n = usize::from(*body.first().unwrap_or(&0));
+        if n == 0 || n > 4 || body.len() < 1 + 2 * n + 3 {
+            break;
+        }
+        let mut components = [0u8; 4];
+        for (i, c) in components.iter_mut().enumerate().take(n) {
+            *c = body[1 + 2 * i];
+        }
+        let ss = body[1 + 2 * n];
+        let end = entropy_end(source, pos + 2 + len);
+        found.push(Scan {
+            start: pos,
+            end,
+            ss,
+            components,
+            count: n,
+        });
+        pos = end;
+    }
+    found
+}
+
+/// Where the entropy-coded data starting at `from` ends: the first marker that is not a stuffed
+/// zero, a restart marker or a fill byte.
+fn entropy_end(source: &[u8], from: usize) -> usize {
+    let mut pos = from;
+    loop {
+        let Some(at) = source
+            .get(pos..)
+            .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
+        else {
+            return source.len();
+        };
+        let at = pos + at;
+        match source.get(at + 1) {
+            None => return source.len(),
+            Some(0x00 | 0xD0..=0xD7) => pos = at + 2,
+            Some(0xFF) => pos = at + 1,
+            Some(_) => return at,
+        }
+    }
+}
+
+/// The scans (after the first) that the scaled decode never reads, as byte ranges to jump over.
+///
+/// A component whose scaled IDCT is 1×1 (every component at 1/8 scale, except the chroma of
+/// 4:2:0 files, which libjpeg decodes with a 2×2 IDCT to save the upsampling) reads only the DC
+/// coefficient: a scan with spectral start Ss ≥ 1 whose every component is such is not needed.
+/// libjpeg-turbo's 2×2 and 4×4 IDCTs (jidctred.c) read coefficients up to 7 in each direction
+/// (they average the outputs of the full 8-point IDCT), so no AC scan is ever skipped for them.
+/// With block smoothing off (the shim's setting) the pixels are the same as when every scan is
+/// decoded.
+pub fn skippable(scans: &[Scan], scaled: &Scaled) -> Vec<(usize, usize)> {
+    let dc_only = |id: u8| {
+        scaled.components[..scaled.component_count]
+            .iter()
+            .any(|&(cid, size)| cid == i32::from(id) && size == 1)
+    };
+    let mut skips: Vec<(usize, usize)> = Vec::new();
+    for scan in scans.iter().skip(1) {
+        if scan.ss >= 1 && scan.components[..scan.count].iter().all(|&c| dc_only(c)) {
+            match skips.last_mut() {
+                Some(last) if last.1 == scan.start => last.1 = scan.end,
+                _ => skips.push((scan.start, scan.end)),
+            }
+        }
+    }
+    skips
 }
 
 /// See [`JpegHeader::choose_scale`].
@@ -220,25 +312,7 @@ fn choose_denominator(crop: Rect, out_width: u32, out_height: u32, margin: f64) 
         .unwrap_or(1)
 }
 
-/// libjpeg's warning messages (`JWRN_*` in jerror.h): the image was decoded to the end, possibly
-/// with grey where data was missing. A fatal error afterwards would have replaced the message.
-fn is_warning(e: &turbojpeg::Error) -> bool {
-    const WARNINGS: &[&str] = &[
-        "Corrupt JPEG data",
-        "Premature end of JPEG file",
-        "Invalid SOS parameters for sequential JPEG",
-        "Inconsistent progression sequence",
-        "Warning: unknown JFIF revision",
-        "Unknown Adobe color transform code",
-        "Application transferred too many scanlines",
-    ];
-    match e {
-        turbojpeg::Error::TurboJpegError(msg) => WARNINGS.iter().any(|w| msg.starts_with(w)),
-        _ => false,
-    }
-}
-
-fn corrupt(e: &turbojpeg::Error) -> TofuError {
+fn corrupt(e: super::libjpeg::Error) -> TofuError {
     let _ = e; // the decoder's wording is not for clients
     TofuError::Unprocessable("the JPEG source is corrupt or unsupported".to_string())
 }
@@ -271,14 +345,17 @@ mod tests {
     }
 
     #[test]
-    fn shrink_on_load_leaves_a_factor_of_two_to_lanczos() {
+    fn shrink_on_load_leaves_a_margin_to_lanczos() {
         let pick = |w, h, ow, oh| choose_denominator(rect(w, h), ow, oh, SHRINK_ON_LOAD_MARGIN);
-        assert_eq!(pick(1800.0, 1200.0, 100, 67), 8); // 225×150 ≥ 200×134
+        assert_eq!(pick(1800.0, 1200.0, 100, 67), 8); // 225×150 ≥ 130×87.1
+        assert_eq!(pick(1800.0, 1200.0, 173, 115), 8); // 225×150 ≥ 224.9×149.5
         assert_eq!(pick(1800.0, 1200.0, 225, 150), 4);
-        assert_eq!(pick(1800.0, 1200.0, 280, 187), 2);
+        assert_eq!(pick(1800.0, 1200.0, 280, 187), 4); // 450×300 ≥ 364×243.1
         assert_eq!(pick(1800.0, 1200.0, 450, 300), 2);
-        assert_eq!(pick(1800.0, 1200.0, 451, 300), 1);
-        assert_eq!(pick(1600.0, 1200.0, 280, 210), 2);
+        assert_eq!(pick(1800.0, 1200.0, 692, 461), 2);
+        assert_eq!(pick(1800.0, 1200.0, 693, 462), 1);
+        assert_eq!(pick(1600.0, 1200.0, 280, 210), 4); // 400×300 ≥ 364×273
+        assert_eq!(pick(2560.0, 1600.0, 280, 175), 4); // 320×200 < 364×227.5
     }
 
     #[test]
@@ -310,22 +387,60 @@ mod tests {
         assert_eq!(markers(&[0xFF, 0xD8]), Markers::default());
     }
 
+    /// 1/8-scale pixels with the skippable scans left out are the pixels of the full decode,
+    /// on testdata's progressive JPEG and on every progressive photo of bench/corpus when it has
+    /// been built.
     #[test]
-    fn header_repair_drops_stray_bytes_and_odd_jfif() {
-        let mut damaged = vec![0xFF, 0xD8];
-        damaged.extend_from_slice(&[0xFF, 0xE0, 0, 7, b'J', b'F', b'I', b'F', 0]); // no version
-        damaged.extend_from_slice(&[0xFF, 0xE0, 0, 9, b'J', b'F', b'I', b'F', 0, 9, 1]); // v9.1
-        damaged.extend_from_slice(&[0x00, 0x12]); // stray
-        damaged.extend_from_slice(&[0xFF, 0xFE, 0, 3, b'!']); // COM
-        damaged.extend_from_slice(&[0xFF, 0xDA, 0, 2, 0x00, 0x12, 0xFF, 0xD9]);
-        let mut want = vec![0xFF, 0xD8];
-        want.extend_from_slice(&[0xFF, 0xE0, 0, 7, b'J', b'F', b'I', b'F', 0]);
-        want.extend_from_slice(&[0xFF, 0xFE, 0, 3, b'!']);
-        want.extend_from_slice(&[0xFF, 0xDA, 0, 2, 0x00, 0x12, 0xFF, 0xD9]);
-        assert_eq!(repair_header(&damaged), want);
-        // Truncated input does not panic.
-        for n in 0..damaged.len() {
-            repair_header(&damaged[..n]);
+    fn skipping_unread_scans_changes_no_pixel() {
+        let top = env!("CARGO_MANIFEST_DIR");
+        let mut files = vec![format!("{top}/testdata/jpeg/progressive.jpg")];
+        if let Ok(dir) = std::fs::read_dir(format!("{top}/target/bench/corpus")) {
+            files.extend(dir.flatten().map(|e| e.path().display().to_string()));
+        }
+        let mut checked = 0;
+        for file in files.iter().filter(|f| f.ends_with(".jpg")) {
+            let source = std::fs::read(file).unwrap();
+            let decode = |skip: bool| {
+                let mut d = Decoder::new(&source).unwrap();
+                let progressive = d.header().progressive;
+                let scaled = d.scale(8, Output::Rgb).unwrap();
+                let skips = if skip {
+                    skippable(&scans(&source), &scaled)
+                } else {
+                    Vec::new()
+                };
+                let w = d.decode(&skips, 0, scaled.width, 0, scaled.height).unwrap();
+                (progressive, skips.len(), w.data)
+            };
+            let (progressive, skipped, fast) = decode(true);
+            if !progressive {
+                continue;
+            }
+            assert!(skipped > 0, "{file}: no scan skipped");
+            assert!(fast == decode(false).2, "{file}: pixels differ");
+            checked += 1;
+        }
+        assert!(checked >= 1);
+    }
+
+    #[test]
+    fn scans_are_found_with_their_spectral_start() {
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 4, 0, 0];
+        // DC scan of 3 components, data with a stuffed zero and a restart marker.
+        jpeg.extend_from_slice(&[0xFF, 0xDA, 0, 12, 3, 1, 0, 2, 0, 3, 0, 0, 0, 0]);
+        jpeg.extend_from_slice(&[0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56]);
+        let second = jpeg.len();
+        jpeg.extend_from_slice(&[0xFF, 0xDA, 0, 8, 1, 1, 0, 1, 5, 0x02, 0x77, 0xFF, 0xFF]);
+        let end = jpeg.len() - 1;
+        jpeg.extend_from_slice(&[0xD9]);
+        let found = scans(&jpeg);
+        assert_eq!(found.len(), 2);
+        assert_eq!((found[0].ss, found[0].count), (0, 3));
+        assert_eq!(found[0].end, second);
+        assert_eq!((found[1].start, found[1].ss, found[1].count), (second, 1, 1));
+        assert_eq!(found[1].end, end);
+        for n in 0..jpeg.len() {
+            scans(&jpeg[..n]); // truncated input never panics
         }
     }
 
@@ -338,10 +453,11 @@ mod tests {
         let mut bad = good[..dqt].to_vec();
         bad.extend_from_slice(&[0x00, 0x00]);
         bad.extend_from_slice(&good[dqt..]);
-        assert!(turbojpeg::read_header(&bad).is_err());
         let header = JpegHeader::read(&bad).unwrap();
         assert_eq!(header.dimensions(), (600, 400));
-        let pixels = header.decode(&bad, 4, false).unwrap();
-        assert_eq!((pixels.width, pixels.height), (150, 100));
+        let decoded = header
+            .decode(&bad, 4, Rect::full(600, 400), 75, 50, false)
+            .unwrap();
+        assert_eq!((decoded.pixels.width, decoded.pixels.height), (150, 100));
     }
 }

@@ -21,6 +21,7 @@ mod bounds;
 mod encode;
 mod geometry;
 mod jpeg;
+mod libjpeg;
 mod orientation;
 mod other;
 mod pixels;
@@ -149,8 +150,8 @@ pub fn run_until(
     let (pixels, crop) = match opened.header {
         Header::Jpeg(header, adobe) => {
             let denom = header.choose_scale(crop, out_w, out_h);
-            let pixels = header.decode(source, denom, adobe)?;
-            (pixels, crop.scaled(1.0 / f64::from(denom)))
+            let decoded = header.decode(source, denom, crop, out_w, out_h, adobe)?;
+            (decoded.pixels, decoded.crop)
         }
         Header::Other(header) => {
             let mut pixels = header.decode()?;
@@ -191,6 +192,28 @@ pub fn run_until(
     })
 }
 
+/// The whole source decoded at full size and turned upright, as packed 8-bit RGB (alpha
+/// composited on white): the input of careful references in benchmarks and quality checks.
+pub fn decode_rgb_upright(
+    source: &[u8],
+    limits: &Limits,
+) -> Result<(Vec<u8>, u32, u32), TofuError> {
+    let opened = Opened::read(source, limits, Deadline::after(PROCESSING_DEADLINE))?;
+    let (w, h) = opened.stored;
+    let pixels = match opened.header {
+        Header::Jpeg(header, adobe) => {
+            header
+                .decode(source, 1, Rect::full(w, h), w, h, adobe)?
+                .pixels
+        }
+        Header::Other(header) => header.decode()?,
+    };
+    let upright = opened
+        .orientation
+        .apply(pixels.flatten_on_white().expand_gray());
+    Ok((upright.data, upright.width, upright.height))
+}
+
 /// A source whose header has been read and checked against the limits.
 struct Opened<'a> {
     format: SourceFormat,
@@ -202,7 +225,7 @@ struct Opened<'a> {
 
 enum Header<'a> {
     /// The JPEG header and whether an Adobe APP14 marker is present.
-    Jpeg(JpegHeader, bool),
+    Jpeg(JpegHeader<'a>, bool),
     Other(OtherHeader<'a>),
 }
 
@@ -227,8 +250,7 @@ impl<'a> Opened<'a> {
                 if let Some((w, h)) = other::peek_dimensions(source, format) {
                     check_pixels(w, h, limits)?;
                 }
-                let header =
-                    OtherHeader::read(source, format, limits.max_source_pixels, deadline)?;
+                let header = OtherHeader::read(source, format, limits.max_source_pixels, deadline)?;
                 let orientation = if format == SourceFormat::Gif {
                     Orientation::UPRIGHT
                 } else {

@@ -42,9 +42,9 @@ fn decode_output(e: &Encoded) -> (Vec<u8>, usize) {
     match e.format {
         OutputFormat::Jpeg => {
             assert_eq!(sniff(&e.bytes), Some(SourceFormat::Jpeg));
-            let img = turbojpeg::decompress(&e.bytes, turbojpeg::PixelFormat::RGB).unwrap();
-            assert_eq!((img.width as u32, img.height as u32), (e.width, e.height));
-            (img.pixels, 3)
+            let img = libjpeg::decode_all(&e.bytes, libjpeg::Output::Rgb).unwrap();
+            assert_eq!((img.width, img.height), (e.width, e.height));
+            (img.data, 3)
         }
         OutputFormat::Png | OutputFormat::WebP => {
             let want = if e.format == OutputFormat::Png {
@@ -209,8 +209,8 @@ fn jpeg_variants_decode() {
 
     // Grayscale stays a one-channel JPEG.
     let gray = run_ok(&testdata("jpeg/grayscale.jpg"), &job(o, None));
-    let header = turbojpeg::read_header(&gray.bytes).unwrap();
-    assert_eq!(header.colorspace, turbojpeg::Colorspace::Gray);
+    let header = libjpeg::Decoder::new(&gray.bytes).unwrap().header();
+    assert_eq!(header.color_space, libjpeg::ColorSpace::Gray);
     assert_eq!((gray.width, gray.height), (150, 100));
     // …and becomes RGB only where the format needs it.
     let gray_webp = run_ok(
@@ -231,20 +231,12 @@ fn plain_cmyk_without_adobe_marker_is_not_inverted() {
     // Red as ink amounts: C=0 M=255 Y=255 K=0, written as a CMYK JPEG by libjpeg-turbo.
     let (w, h) = (32usize, 16usize);
     let pixels = [0u8, 255, 255, 0].repeat(w * h);
-    let mut compressor = turbojpeg::Compressor::new().unwrap();
-    compressor.set_quality(95).unwrap();
-    compressor
-        .set_colorspace(turbojpeg::Colorspace::CMYK)
-        .unwrap();
-    let with_marker = compressor
-        .compress_to_vec(turbojpeg::Image {
-            pixels: pixels.as_slice(),
-            width: w,
-            pitch: w * 4,
-            height: h,
-            format: turbojpeg::PixelFormat::CMYK,
-        })
-        .unwrap();
+    let options = libjpeg::EncodeOptions {
+        quality: 95,
+        progressive: false,
+        optimize: false,
+    };
+    let with_marker = libjpeg::encode(&pixels, w as u32, h as u32, 4, options).unwrap();
     // libjpeg always writes an Adobe marker for CMYK; cut it out for the plain variant.
     let at = with_marker
         .windows(7)

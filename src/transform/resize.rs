@@ -5,9 +5,18 @@
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, MulDiv, ResizeAlg, ResizeOptions, Resizer};
 
+use std::cell::RefCell;
+
 use super::geometry::Rect;
 use super::pixels::Pixels;
 use crate::error::TofuError;
+
+thread_local! {
+    /// One resampler per thread: it keeps its scratch buffers (coefficients, the intermediate
+    /// image between the horizontal and vertical passes) from one request to the next. httpd
+    /// never unloads the module's code under a live thread (`-z nodelete`, DESIGN.md).
+    static RESIZER: RefCell<Resizer> = RefCell::new(Resizer::new());
+}
 
 /// Resamples `crop` of `source` (stored orientation, in `source`'s pixels) to
 /// `width`×`height`.
@@ -53,8 +62,8 @@ pub fn resize(
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
         .crop(crop.x, crop.y, crop.width, crop.height)
         .use_alpha(false); // premultiplied above, once, in place
-    Resizer::new()
-        .resize(&src, &mut dst, &options)
+    RESIZER
+        .with(|resizer| resizer.borrow_mut().resize(&src, &mut dst, &options))
         .map_err(internal)?;
     if layout.has_alpha() {
         mul_div.divide_alpha_inplace(&mut dst).map_err(internal)?;

@@ -437,7 +437,10 @@ mod tests {
         assert_eq!(found.len(), 2);
         assert_eq!((found[0].ss, found[0].count), (0, 3));
         assert_eq!(found[0].end, second);
-        assert_eq!((found[1].start, found[1].ss, found[1].count), (second, 1, 1));
+        assert_eq!(
+            (found[1].start, found[1].ss, found[1].count),
+            (second, 1, 1)
+        );
         assert_eq!(found[1].end, end);
         for n in 0..jpeg.len() {
             scans(&jpeg[..n]); // truncated input never panics

@@ -6,8 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::io_pool::IoPool;
-use super::s3::{put_for_test, S3Location, S3Options, S3Runtime, S3Storage};
+#[cfg(feature = "s3")]
+use super::s3::{put_for_test, S3Runtime, S3Storage};
 use super::{Bounded, FileStorage, Storage, StorageError};
+#[cfg(feature = "s3")]
+use super::{S3Location, S3Options};
 
 /// The contract. `put(key, bytes)` creates or replaces an object below the storage's root.
 fn contract(s: &dyn Storage, put: &dyn Fn(&str, &[u8])) {
@@ -87,6 +90,7 @@ fn file_storage_passes_the_contract() {
 /// The endpoint of the test S3 server (`scripts/test` starts one and sets
 /// `TOFU_TEST_S3_ENDPOINT` and the AWS credentials). Under CI its absence is a failure, never
 /// a silent skip.
+#[cfg(feature = "s3")]
 pub(crate) fn test_s3_endpoint() -> Option<String> {
     match std::env::var("TOFU_TEST_S3_ENDPOINT") {
         Ok(endpoint) if !endpoint.is_empty() => {
@@ -109,6 +113,7 @@ pub(crate) fn test_s3_endpoint() -> Option<String> {
     }
 }
 
+#[cfg(feature = "s3")]
 fn s3_storage(endpoint: &str, bucket: &str, timeout: Duration) -> S3Storage {
     S3Storage::new(
         S3Location::parse(&format!("{bucket}/originals")).unwrap(),
@@ -121,6 +126,7 @@ fn s3_storage(endpoint: &str, bucket: &str, timeout: Duration) -> S3Storage {
     )
 }
 
+#[cfg(feature = "s3")]
 #[test]
 fn s3_storage_passes_the_contract() {
     let Some(endpoint) = test_s3_endpoint() else {
@@ -140,6 +146,7 @@ fn s3_storage_passes_the_contract() {
     );
 }
 
+#[cfg(feature = "s3")]
 #[test]
 fn s3_that_never_answers_is_a_timeout_at_the_bound() {
     let Some(_) = test_s3_endpoint() else {
@@ -171,6 +178,7 @@ fn s3_that_never_answers_is_a_timeout_at_the_bound() {
     drop(held);
 }
 
+#[cfg(feature = "s3")]
 #[test]
 fn s3_refused_port_is_a_fast_502() {
     let Some(_) = test_s3_endpoint() else {

@@ -8,7 +8,9 @@ mod contract;
 mod file;
 pub mod io_pool;
 mod resilient;
+#[cfg(feature = "s3")]
 mod s3;
+mod s3_location;
 mod stack;
 
 use std::fmt;
@@ -18,7 +20,9 @@ use std::time::SystemTime;
 pub use bounded::Bounded;
 pub use file::FileStorage;
 pub use resilient::Resilient;
-pub use s3::{S3Location, S3Options, S3Storage};
+#[cfg(feature = "s3")]
+pub use s3::S3Storage;
+pub use s3_location::{S3Location, S3Options};
 pub use stack::{Stacks, StorageSpec, DEFAULT_STORAGE_TIMEOUT};
 
 use crate::error::TofuError;
@@ -150,7 +154,13 @@ pub fn parse_url(url: &str) -> Result<Location, String> {
         return Ok(Location::File(FileStorage::open(path)?));
     }
     if let Some(rest) = url.strip_prefix("s3://") {
-        return Ok(Location::S3(S3Location::parse(rest)?));
+        let location = S3Location::parse(rest)?;
+        if cfg!(feature = "s3") {
+            return Ok(Location::S3(location));
+        }
+        return Err(format!(
+            "{url}: this build has no S3 support (cargo feature \"s3\", on by default)"
+        ));
     }
     Err(format!(
         "{url}: unknown storage URL (expected file:///absolute/path or s3://bucket/prefix)"

@@ -15,7 +15,9 @@ use std::time::Duration;
 use super::bounded::{Bounded, IO_QUEUE_PER_ROOT, IO_THREADS_PER_ROOT};
 use super::breaker::BreakerSettings;
 use super::io_pool::IoPool;
-use super::s3::{S3Options, S3Runtime, S3Storage};
+#[cfg(feature = "s3")]
+use super::s3::{S3Runtime, S3Storage};
+use super::s3_location::S3Options;
 use super::{Location, Resilient, Storage};
 
 /// `TofuStorageTimeout` default (DESIGN.md).
@@ -59,6 +61,7 @@ impl StorageSpec {
 pub struct Stacks {
     built: Mutex<HashMap<String, Arc<Resilient>>>,
     file_pools: Mutex<HashMap<PathBuf, Arc<IoPool>>>,
+    #[cfg(feature = "s3")]
     runtime: Arc<S3Runtime>,
 }
 
@@ -79,7 +82,10 @@ impl Stacks {
 
     /// True once an S3 runtime exists in this process (never after config parsing alone).
     pub fn s3_started(&self) -> bool {
-        self.runtime.started()
+        #[cfg(feature = "s3")]
+        return self.runtime.started();
+        #[cfg(not(feature = "s3"))]
+        false
     }
 
     fn backend(
@@ -110,12 +116,16 @@ impl Stacks {
                     url,
                 ))
             }
+            #[cfg(feature = "s3")]
             Location::S3(s3) => Arc::new(S3Storage::new(
                 s3.clone(),
                 spec.s3.clone(),
                 spec.timeout,
                 self.runtime.clone(),
             )),
+            // parse_url refuses s3:// in a build without S3.
+            #[cfg(not(feature = "s3"))]
+            Location::S3(_) => unreachable!("s3:// storage in a build without the s3 feature"),
             Location::Given(storage) => storage.clone(),
         }
     }

@@ -128,3 +128,18 @@ pub struct Ops {
     pub region: Option<Region>,
     pub gravity: Gravity,
 }
+
+/// Just a size, centre gravity, no quality or region: the ops most transform tests need.
+#[cfg(test)]
+pub(crate) fn sized(width: Option<u32>, height: Option<u32>, fill: bool) -> Ops {
+    Ops {
+        size: Size {
+            width,
+            height,
+            fill,
+        },
+        quality: None,
+        region: None,
+        gravity: Gravity::Centre,
+    }
+}

@@ -239,20 +239,9 @@ fn fill(sw: u32, sh: u32, bw: u32, bh: u32, (ax, ay): (f64, f64)) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::{Gravity, Size};
+    use crate::ops::Gravity;
 
-    fn ops(width: Option<u32>, height: Option<u32>, fill: bool) -> Ops {
-        Ops {
-            size: Size {
-                width,
-                height,
-                fill,
-            },
-            quality: None,
-            region: None,
-            gravity: Gravity::Centre,
-        }
-    }
+    use crate::ops::sized as ops;
 
     fn dims(p: Plan) -> (u32, u32) {
         (p.width, p.height)

@@ -1,7 +1,7 @@
 //! End-to-end tests of `run` on the real images in testdata/ (see testdata/README.md).
 
 use super::*;
-use crate::ops::{Gravity, Region, Size};
+use crate::ops::{Gravity, Region};
 
 fn testdata(path: &str) -> Vec<u8> {
     let full = format!("{}/testdata/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -12,18 +12,7 @@ const LIMITS: Limits = Limits {
     max_source_pixels: 50_000_000,
 };
 
-fn ops(width: Option<u32>, height: Option<u32>, fill: bool) -> Ops {
-    Ops {
-        size: Size {
-            width,
-            height,
-            fill,
-        },
-        quality: None,
-        region: None,
-        gravity: Gravity::Centre,
-    }
-}
+use crate::ops::sized as ops;
 
 fn job(ops: Ops, format: Option<OutputFormat>) -> Job {
     Job {

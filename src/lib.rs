@@ -3,7 +3,9 @@
 //! The crate is layered as DESIGN.md draws it. The core (`url`, `signature`, `transform`,
 //! `storage`, `config`, `error`) is safe Rust that knows nothing of Apache; `handler` runs one
 //! request through the core; `apache` (only with the `apache` feature, i.e. in the module build) is
-//! the FFI adapter and the only place allowed to use `unsafe`.
+//! the FFI adapter and the only place allowed to use `unsafe` — besides the codec binding
+//! `transform::libjpeg`, a thin wrapper over a C shim that exists because the TurboJPEG API cannot
+//! skip progressive scans or turn block smoothing off.
 #![deny(unsafe_code)]
 
 pub mod admission;
@@ -26,4 +28,6 @@ pub mod validators;
 mod apache;
 
 /// Version of the image pipeline; part of every ETag so a pipeline change invalidates caches.
-pub const PIPELINE_VERSION: u32 = 1;
+/// Bump it whenever output bytes change for the same input (2: libjpeg decode with a 1.3
+/// shrink-on-load margin, baseline thumbnails with optimised Huffman tables).
+pub const PIPELINE_VERSION: u32 = 2;

@@ -27,7 +27,10 @@ impl Drop for Permit<'_> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         *in_use = in_use.saturating_sub(1);
-        self.admission.freed.notify_one();
+        // Every waiter re-checks: waiters may come from locations with different
+        // `TofuConcurrency`, and the one `notify_one` would pick may still be over its own
+        // limit while another, which could run now, sleeps on until its 503.
+        self.admission.freed.notify_all();
     }
 }
 
@@ -87,6 +90,41 @@ mod tests {
         drop(held);
         assert!(waiter.join().unwrap());
         assert_eq!(a.in_use(), 0);
+    }
+
+    #[test]
+    fn a_freed_slot_wakes_a_waiter_that_can_use_it() {
+        // Two slots taken by a location allowing 2. A location allowing 1 starts waiting
+        // first, then one allowing 2. When one slot frees, only the second may run: it must
+        // be woken, not left asleep while the first re-checks and sleeps again.
+        let a = Arc::new(Admission::default());
+        let first = a.acquire(2, Duration::ZERO).unwrap();
+        let _second = a.acquire(2, Duration::ZERO).unwrap();
+        let strict = {
+            let a = a.clone();
+            std::thread::spawn(move || a.acquire(1, Duration::from_millis(1500)).is_some())
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        let roomy = {
+            let a = a.clone();
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let got = a.acquire(2, Duration::from_millis(1500)).is_some();
+                (got, started.elapsed())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        drop(first);
+        let (got, waited) = roomy.join().unwrap();
+        assert!(got, "the waiter that fits was never woken");
+        assert!(
+            waited < Duration::from_millis(1000),
+            "woken late: {waited:?}"
+        );
+        assert!(
+            !strict.join().unwrap(),
+            "1 slot in use: the strict location stays out"
+        );
     }
 
     #[test]

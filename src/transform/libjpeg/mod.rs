@@ -11,7 +11,7 @@
 //! - [`encode`]: pixels to JPEG in memory.
 #![allow(unsafe_code)]
 
-use std::ffi::{c_char, c_int, c_long, c_ulong, CStr};
+use std::ffi::{c_char, c_int, c_long, CStr};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
@@ -105,8 +105,9 @@ extern "C" {
         in_space: i32,
         quality: i32,
         flags: i32,
+        max_out: usize,
         out: *mut *mut u8,
-        out_len: *mut c_ulong,
+        out_len: *mut usize,
         message: *mut c_char,
         message_len: usize,
     ) -> c_int;
@@ -352,6 +353,21 @@ pub fn encode(
     channels: u32,
     options: EncodeOptions,
 ) -> Result<Vec<u8>, Error> {
+    // Twice the raw pixels and headroom: more than any JPEG of them can take, so reaching it
+    // means something is wrong, and the buffer stops there instead of growing on.
+    let most = (width as usize * height as usize * channels as usize).saturating_mul(2) + (1 << 20);
+    encode_at_most(pixels, width, height, channels, options, most)
+}
+
+/// [`encode`] into at most `max_out` bytes (an error past that).
+fn encode_at_most(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    channels: u32,
+    options: EncodeOptions,
+    max_out: usize,
+) -> Result<Vec<u8>, Error> {
     let space = match channels {
         1 => ColorSpace::Gray,
         3 => ColorSpace::Rgb,
@@ -370,7 +386,7 @@ pub fn encode(
         flags |= ENCODE_OPTIMIZE;
     }
     let mut out: *mut u8 = std::ptr::null_mut();
-    let mut out_len: c_ulong = 0;
+    let mut out_len: usize = 0;
     let mut message = [0 as c_char; 200];
     // SAFETY: `pixels` holds `height` rows of `stride` bytes (checked above); the out-pointers
     // are valid; the shim writes at most message.len() bytes, NUL-terminated.
@@ -383,6 +399,7 @@ pub fn encode(
             space as i32,
             i32::from(options.quality.clamp(1, 100)),
             flags,
+            max_out,
             &mut out,
             &mut out_len,
             message.as_mut_ptr(),
@@ -394,10 +411,63 @@ pub fn encode(
         let msg = unsafe { CStr::from_ptr(message.as_ptr()) };
         return Err(Error(msg.to_string_lossy().into_owned()));
     }
-    // SAFETY: libjpeg's memory destination wrote `out_len` bytes at `out` (malloc'd), which we
-    // copy once and free.
-    let bytes = unsafe { std::slice::from_raw_parts(out, out_len as usize) }.to_vec();
-    // SAFETY: `out` came from malloc inside libjpeg and is freed once.
+    // SAFETY: the shim's destination wrote `out_len` bytes at `out` (malloc'd), which we copy
+    // once and free.
+    let bytes = unsafe { std::slice::from_raw_parts(out, out_len) }.to_vec();
+    // SAFETY: `out` came from malloc inside the shim and is freed once.
     unsafe { tofu_jpeg_free_buffer(out) };
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pixels no encoder can squeeze much: a JPEG of them is large.
+    fn noise(width: u32, height: u32) -> Vec<u8> {
+        let mut state = 0x2545_f491_u32;
+        (0..width * height * 3)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state as u8
+            })
+            .collect()
+    }
+
+    const BEST: EncodeOptions = EncodeOptions {
+        quality: 100,
+        progressive: false,
+        optimize: false,
+    };
+
+    #[test]
+    fn output_grows_past_its_first_buffer() {
+        let pixels = noise(600, 400);
+        let jpeg = encode(&pixels, 600, 400, 3, BEST).unwrap();
+        assert!(
+            jpeg.len() > 4 * 65536,
+            "{} bytes: the buffer grew twice",
+            jpeg.len()
+        );
+        assert_eq!(&jpeg[..2], b"\xff\xd8");
+        assert_eq!(&jpeg[jpeg.len() - 2..], b"\xff\xd9");
+        let header = Decoder::new(&jpeg).unwrap().header();
+        assert_eq!((header.width, header.height), (600, 400));
+    }
+
+    /// The error path after the output buffer has grown: libjpeg's jpeg_mem_dest freed its
+    /// first buffer twice there. Each failure below happens after one or more growths; a
+    /// double free aborts the test process (and ASan reports it under scripts/asan).
+    #[test]
+    fn an_error_after_the_buffer_grew_frees_it_once() {
+        let pixels = noise(600, 400);
+        for limit in [65_536 + 1, 200_000, 300_000] {
+            let err = encode_at_most(&pixels, 600, 400, 3, BEST, limit).unwrap_err();
+            assert!(err.0.contains("memory"), "{err}");
+        }
+        // And the encoder still works afterwards.
+        assert!(encode(&pixels[..30 * 20 * 3], 30, 20, 3, BEST).is_ok());
+    }
 }

@@ -14,7 +14,7 @@
  *    coefficients the scaled IDCT never reads (chosen by the Rust side);
  *  - warnings counted, never fatal (a truncated file still decodes, grey where data is missing);
  *  - decode of a window (rows and iMCU-aligned columns) at 1/1, 1/2, 1/4 or 1/8 scale;
- *  - encode to memory.
+ *  - encode to memory, into a buffer of its own that may not grow past a limit.
  */
 #include <setjmp.h>
 #include <stdint.h>
@@ -257,27 +257,72 @@ int tofu_jpeg_read(tofu_jpeg *j, uint32_t skip_rows, uint32_t rows, uint8_t *out
   return read_rows(j, skip_rows, rows, out, stride);
 }
 
+/*
+ * The encoder's memory destination. libjpeg's own jpeg_mem_dest frees its first buffer when it
+ * grows while the caller's pointer still points at it, so an error after the first 4 KiB (a
+ * failed malloc) freed that buffer twice. Here one field owns the one live buffer: realloc
+ * replaces it, the error path frees it once, and the output may not grow beyond `max`.
+ */
+struct tofu_dest {
+  struct jpeg_destination_mgr pub;
+  uint8_t *buffer;
+  size_t size;
+  size_t max;
+};
+
+static void dest_init(j_compress_ptr cinfo) { (void)cinfo; }
+
+static boolean dest_grow(j_compress_ptr cinfo) {
+  struct tofu_dest *d = (struct tofu_dest *)cinfo->dest;
+  size_t grown = d->size * 2;
+  uint8_t *bigger;
+  if (grown > d->max) grown = d->max;
+  if (grown <= d->size) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 40);
+  bigger = realloc(d->buffer, grown);
+  if (!bigger) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 41);
+  d->buffer = bigger;
+  d->pub.next_output_byte = bigger + d->size;
+  d->pub.free_in_buffer = grown - d->size;
+  d->size = grown;
+  return TRUE;
+}
+
+static void dest_term(j_compress_ptr cinfo) { (void)cinfo; }
+
 int tofu_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride,
-                     int32_t in_space, int32_t quality, int32_t flags, uint8_t **out,
-                     unsigned long *out_len, char *message, size_t message_len) {
+                     int32_t in_space, int32_t quality, int32_t flags, size_t max_out,
+                     uint8_t **out, size_t *out_len, char *message, size_t message_len) {
   struct jpeg_compress_struct cinfo;
   struct tofu_error err;
+  struct tofu_dest dest;
   volatile int created = 0;
   *out = NULL;
   *out_len = 0;
+  memset(&dest, 0, sizeof dest);
+  dest.size = max_out < 65536 ? max_out : 65536;
+  dest.max = max_out;
+  dest.buffer = dest.size ? malloc(dest.size) : NULL;
+  if (!dest.buffer) {
+    snprintf(message, message_len, "cannot allocate the output buffer");
+    return -1;
+  }
   cinfo.err = jpeg_std_error(&err.pub);
   err.pub.error_exit = on_error;
   err.pub.emit_message = on_message;
   if (setjmp(err.jump)) {
     snprintf(message, message_len, "%s", err.message);
     if (created) jpeg_destroy_compress(&cinfo);
-    free(*out);
-    *out = NULL;
+    free(dest.buffer);
     return -1;
   }
   jpeg_create_compress(&cinfo);
   created = 1;
-  jpeg_mem_dest(&cinfo, out, out_len);
+  dest.pub.init_destination = dest_init;
+  dest.pub.empty_output_buffer = dest_grow;
+  dest.pub.term_destination = dest_term;
+  dest.pub.next_output_byte = dest.buffer;
+  dest.pub.free_in_buffer = dest.size;
+  cinfo.dest = &dest.pub;
   cinfo.image_width = width;
   cinfo.image_height = height;
   cinfo.in_color_space = (J_COLOR_SPACE)in_space;
@@ -299,6 +344,8 @@ int tofu_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, siz
     jpeg_write_scanlines(&cinfo, &row, 1);
   }
   jpeg_finish_compress(&cinfo);
+  *out_len = dest.size - dest.pub.free_in_buffer;
+  *out = dest.buffer;
   jpeg_destroy_compress(&cinfo);
   return 0;
 }

@@ -37,8 +37,8 @@ int tofu_jpeg_start(tofu_jpeg *j, const size_t *skips, size_t nskips, uint32_t *
                     uint32_t *width);
 int tofu_jpeg_read(tofu_jpeg *j, uint32_t skip_rows, uint32_t rows, uint8_t *out, size_t stride);
 int tofu_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, size_t stride,
-                     int32_t in_space, int32_t quality, int32_t flags, uint8_t **out,
-                     unsigned long *out_len, char *message, size_t message_len);
+                     int32_t in_space, int32_t quality, int32_t flags, size_t max_out,
+                     uint8_t **out, size_t *out_len, char *message, size_t message_len);
 void tofu_jpeg_free_buffer(uint8_t *buffer);
 
 #endif

@@ -13,9 +13,25 @@ use crate::error::TofuError;
 
 thread_local! {
     /// One resampler per thread: it keeps its scratch buffers (coefficients, the intermediate
-    /// image between the horizontal and vertical passes) from one request to the next. httpd
-    /// never unloads the module's code under a live thread (`-z nodelete`, DESIGN.md).
+    /// image between the horizontal and vertical passes) from one request to the next, as long
+    /// as they are small (see [`KEPT_SCRATCH_BYTES`]). httpd never unloads the module's code
+    /// under a live thread (`-z nodelete`, DESIGN.md).
     static RESIZER: RefCell<Resizer> = RefCell::new(Resizer::new());
+}
+
+/// The largest intermediate image a thread's resampler keeps between requests. Every httpd
+/// thread has its own resampler, and `fast_image_resize` keeps its buffers at their largest
+/// size, so without a cap a child would hold ThreadsPerChild × the largest resize it ever did
+/// (not TofuConcurrency ×). Thumbnails (the common case) stay under it and reuse their buffers;
+/// a larger resize drops its buffers when done.
+pub const KEPT_SCRATCH_BYTES: usize = 2 << 20;
+
+/// The bytes of the intermediate image `fast_image_resize` keeps for a resize of a `crop`
+/// to `width`: the horizontal pass's output, crop height × output width pixels.
+fn scratch_bytes(crop: Rect, width: u32, bytes_per_pixel: usize) -> usize {
+    (crop.height.ceil() as usize + 8)
+        .saturating_mul(width as usize)
+        .saturating_mul(bytes_per_pixel)
 }
 
 /// Resamples `crop` of `source` (stored orientation, in `source`'s pixels) to
@@ -62,8 +78,16 @@ pub fn resize(
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
         .crop(crop.x, crop.y, crop.width, crop.height)
         .use_alpha(false); // premultiplied above, once, in place
+    let keep = scratch_bytes(crop, width, layout.channels()) <= KEPT_SCRATCH_BYTES;
     RESIZER
-        .with(|resizer| resizer.borrow_mut().resize(&src, &mut dst, &options))
+        .with(|resizer| {
+            let mut resizer = resizer.borrow_mut();
+            let done = resizer.resize(&src, &mut dst, &options);
+            if !keep {
+                *resizer = Resizer::new();
+            }
+            done
+        })
         .map_err(internal)?;
     if layout.has_alpha() {
         mul_div.divide_alpha_inplace(&mut dst).map_err(internal)?;

@@ -19,8 +19,10 @@ pub fn aplog(level: LogLevel) -> i32 {
     }) as i32
 }
 
+/// The C string httpd logs: escaped (`crate::error::escape_for_log`), so a newline or escape
+/// sequence that came from a client or a store can neither forge a line nor reach a terminal.
 fn c_message(message: &str) -> CString {
-    CString::new(message.replace('\0', "\\0")).unwrap_or_default()
+    CString::new(crate::error::escape_for_log(message).into_owned()).unwrap_or_default()
 }
 
 /// The Rust source location of the caller, for the `file(line)` httpd prints at debug level.

@@ -84,6 +84,7 @@ mod apache {
             "ap_index_of_response",
             "ap_get_core_module_config",
             "ap_get_server_description",
+            "ap_server_root_relative",
             "apr_table_set",
             "apr_table_get",
             "apr_pstrdup",
@@ -101,6 +102,8 @@ mod apache {
             "server_rec",
             "ap_directive_t",
             "core_dir_config",
+            "core_server_config",
+            "apr_array_header_t",
             "apr_pool_t",
         ] {
             builder = builder.allowlist_type(t);
@@ -108,6 +111,7 @@ mod apache {
         for v in [
             "ap_conftree",
             "ap_server_conf",
+            "ap_server_root",
             "MODULE_MAGIC_COOKIE",
             "MODULE_MAGIC_NUMBER_MAJOR",
             "MODULE_MAGIC_NUMBER_MINOR",

@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 use std::ffi::CStr;
 use std::fmt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,13 +36,23 @@ pub const DEFAULT_ERROR_CACHE_CONTROL: &str = "public, max-age=60";
 pub const DEFAULT_SOURCE_KEY: &str = "{id}";
 /// `TofuQueueTimeout` default.
 pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Largest value `TofuMaxSourceBytes` accepts: a whole original is held in memory, and the
+/// arithmetic on sizes must never overflow.
+pub const MAX_SOURCE_BYTES_LIMIT: u64 = 4 << 30;
+/// Largest value `TofuMaxSourcePixels` accepts (4 GB of RGBA pixels).
+pub const MAX_SOURCE_PIXELS_LIMIT: u64 = 1_000_000_000;
 /// Largest value `TofuMaxOutputDimension` accepts (JPEG's own limit).
 pub const MAX_OUTPUT_DIMENSION_LIMIT: u32 = 65_500;
 
 /// The values one configuration section set; `None` means "inherit".
 #[derive(Clone, Default)]
 pub struct DirConfig {
-    /// The `<Location>` path this section was created for: the URL prefix of the grammar.
+    /// The path of the section this config was created for (`<Location /img>` → `/img`).
+    section: Option<Arc<str>>,
+    /// The URL prefix of the grammar: the path of the `<Location>` that sets `SetHandler tofu`,
+    /// wherever the other directives are. Set only on that section (see
+    /// [`DirConfig::set_handler_here`]) and inherited by merges, so the sections merged after
+    /// it (another `<Location>` covering the same URL, in any file order) keep it.
     pub prefix: Option<Arc<str>>,
     storage: Option<(Arc<str>, Location)>,
     fallback_storage: Option<(Arc<str>, Location)>,
@@ -81,9 +93,28 @@ impl DirConfig {
     /// A section's empty config; `path` is the section's argument (`<Location /img>` → `/img`).
     pub fn new(path: Option<&str>) -> Self {
         DirConfig {
-            prefix: path.map(|p| Arc::from(p.trim_end_matches('/'))),
+            section: path.map(|p| Arc::from(p.trim_end_matches('/'))),
             ..DirConfig::default()
         }
+    }
+
+    /// The config of a section that sets `SetHandler tofu` (tests and tools: the adapter marks
+    /// sections with [`DirConfig::set_handler_here`] once it knows which they are).
+    pub fn serving(path: Option<&str>) -> Self {
+        let mut config = DirConfig::new(path);
+        config.set_handler_here();
+        config
+    }
+
+    /// Records that this section sets `SetHandler tofu`: its path becomes the URL prefix of
+    /// every request merged through it. At server or virtual-host level the prefix is empty.
+    pub fn set_handler_here(&mut self) {
+        self.prefix = Some(self.section.clone().unwrap_or_else(|| Arc::from("")));
+    }
+
+    /// The path of the section this config was created for.
+    pub fn section(&self) -> Option<&str> {
+        self.section.as_deref()
     }
 
     /// The config of a section nested in (or applied after) `parent`: what the child sets wins.
@@ -92,6 +123,7 @@ impl DirConfig {
             child.as_ref().or(parent.as_ref()).cloned()
         }
         DirConfig {
+            section: pick(&parent.section, &child.section),
             prefix: pick(&parent.prefix, &child.prefix),
             storage: pick(&parent.storage, &child.storage),
             fallback_storage: pick(&parent.fallback_storage, &child.fallback_storage),
@@ -133,6 +165,21 @@ impl DirConfig {
                 missing.join(" and ")
             ))
         }
+    }
+
+    /// Why this (merged) config would refuse what its own presets promise: a preset larger than
+    /// the location's `TofuMaxOutputDimension` would answer every request 400. Checked at
+    /// startup for every location serving tofu.
+    pub fn check_presets(&self) -> Result<(), String> {
+        let max = self.max_output_dimension();
+        for (name, ops) in self.presets.iter().flat_map(|p| p.iter()) {
+            if let Err(e) = crate::url::parse_ops(ops, max) {
+                return Err(format!(
+                    "TofuPreset {name} {ops} cannot be served here: {e} (TofuMaxOutputDimension {max})"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Uses `backend` as this section's storage (what `TofuStorage` does after opening a URL);
@@ -234,6 +281,33 @@ impl DirConfig {
         self.auto_format.unwrap_or(false)
     }
 
+    /// A digest of every setting of this location that changes the answer to a URL beyond the
+    /// URL itself: the resolved ops (a preset's definition, not just its name), the default
+    /// quality, the limits, where originals come from (storages, S3 endpoint and region, key
+    /// template). It goes into the ETag, so that changing `TofuDefaultQuality` or a `TofuPreset`
+    /// makes a revalidating CDN fetch the new bytes instead of getting a 304, and into the
+    /// coalescing key, so that two locations sharing a store never answer each other's
+    /// requests (a 422 under one location's limits handed to another).
+    pub fn answer_settings(&self, ops: &Ops) -> String {
+        use sha2::{Digest, Sha256};
+        let described = format!(
+            "{ops:?}|q{}|px{}|b{}|d{}|s{}|f{}|e{}|r{}|k{}",
+            self.default_quality(),
+            self.max_source_pixels(),
+            self.max_source_bytes(),
+            self.max_output_dimension(),
+            self.storage_url().unwrap_or_default(),
+            self.fallback_storage
+                .as_ref()
+                .map(|(url, _)| &**url)
+                .unwrap_or_default(),
+            self.s3_endpoint.as_deref().unwrap_or_default(),
+            self.s3_region.as_deref().unwrap_or_default(),
+            self.source_key.as_deref().unwrap_or(DEFAULT_SOURCE_KEY),
+        );
+        hex::encode(&Sha256::digest(described.as_bytes())[..12])
+    }
+
     /// The ops a URL's ops segment stands for: a preset's, or (unless `TofuPresetsOnly`) the
     /// segment itself. Presets only serve what the operator named, which caps what anyone
     /// holding a leaked key can order.
@@ -274,6 +348,8 @@ pub enum Setter {
     One(fn(&mut DirConfig, &str) -> Result<(), String>),
     Two(fn(&mut DirConfig, &str, &str) -> Result<(), String>),
     Flag(fn(&mut DirConfig, bool) -> Result<(), String>),
+    /// One file name, which the adapter resolves against ServerRoot when relative.
+    Path(fn(&mut DirConfig, &Path) -> Result<(), String>),
 }
 
 /// One directive: its name, the help Apache prints on a syntax error, and its parser.
@@ -328,7 +404,7 @@ pub const DIRECTIVES: &[Directive] = &[
     Directive {
         name: c"TofuSecretFile",
         help: c"a file of HMAC keys, one per line (the first signs, all verify)",
-        set: Setter::One(set_secret_file),
+        set: Setter::Path(set_secret_file),
     },
     Directive {
         name: c"TofuSignatureBytes",
@@ -495,11 +571,22 @@ fn set_source_key(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     if !arg.contains("{id}") {
         return Err(format!("{arg:?} does not contain {{id}}"));
     }
+    // Every key it makes must stay inside the storage: no leading `/`, no `.`/`..` or empty
+    // segment of its own (the id's own segments are checked per request).
+    if storage::key_segments(&arg.replace("{id}", "id")).is_err() {
+        return Err(format!(
+            "{arg:?} would make keys outside the storage (a leading /, or a ., .. or empty segment)"
+        ));
+    }
     c.source_key = Some(Arc::from(arg));
     Ok(())
 }
 
-/// Appends a key: repeated directives in one section accumulate, in order.
+/// Shortest HMAC key accepted: a shorter one can be found by brute force from a single signed
+/// URL, after which anyone can order any transform.
+pub const MIN_KEY_BYTES: usize = 16;
+
+/// Appends keys: repeated directives in one section accumulate, in order.
 fn add_keys(c: &mut DirConfig, new: Vec<Vec<u8>>) {
     let mut all: Vec<Vec<u8>> = Vec::new();
     if let Some(existing) = &c.keys {
@@ -509,30 +596,59 @@ fn add_keys(c: &mut DirConfig, new: Vec<Vec<u8>>) {
     c.keys = Some(Arc::new(Keys::new(all)));
 }
 
-fn set_secret(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    if arg.is_empty() {
-        return Err("an empty key would sign nothing".to_string());
+/// Refuses a key too short to resist brute force (`what` names it in the message).
+fn check_key_length(key: &[u8], what: &str) -> Result<(), String> {
+    if key.len() < MIN_KEY_BYTES {
+        return Err(format!(
+            "{what} is {} bytes; a key needs at least {MIN_KEY_BYTES} (e.g. `openssl rand -hex 32`)",
+            key.len()
+        ));
     }
+    Ok(())
+}
+
+fn set_secret(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    check_key_length(arg.as_bytes(), "the key")?;
     add_keys(c, vec![arg.as_bytes().to_vec()]);
     Ok(())
 }
 
-fn set_secret_file(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    let text = std::fs::read_to_string(arg).map_err(|e| format!("{arg}: {e}"))?;
-    let keys = parse_secret_file(&text);
+/// `TofuSecretFile`: the adapter hands over the path resolved against ServerRoot, as httpd
+/// resolves every relative file name in its configuration.
+fn set_secret_file(c: &mut DirConfig, path: &Path) -> Result<(), String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+    if meta.permissions().mode() & 0o004 != 0 {
+        return Err(format!(
+            "{shown} is world-readable: anyone on the machine could sign URLs (chmod 600; httpd \
+             reads it as root before it drops privileges)"
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+    let keys = parse_secret_file(&bytes);
     if keys.is_empty() {
-        return Err(format!("{arg}: no key in the file"));
+        return Err(format!("{shown}: no key in the file"));
+    }
+    for (line, key) in keys.iter().enumerate() {
+        check_key_length(key, &format!("{shown}: key {}", line + 1))?;
     }
     add_keys(c, keys);
     Ok(())
 }
 
-/// One key per line; blank lines and a trailing `\r` are ignored. Every other byte is key.
-pub fn parse_secret_file(text: &str) -> Vec<Vec<u8>> {
-    text.lines()
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+/// True when a key file may be read by its group (not refused, but worth a warning at startup).
+pub fn secret_file_group_readable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o040 != 0)
+}
+
+/// One key per line; blank lines and a trailing `\r` are ignored. Every other byte is key: a
+/// key file holds bytes, not necessarily UTF-8.
+pub fn parse_secret_file(bytes: &[u8]) -> Vec<Vec<u8>> {
+    bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
         .filter(|l| !l.is_empty())
-        .map(|l| l.as_bytes().to_vec())
+        .map(<[u8]>::to_vec)
         .collect()
 }
 
@@ -549,12 +665,20 @@ fn set_signature_bytes(c: &mut DirConfig, arg: &str) -> Result<(), String> {
 }
 
 fn set_max_source_bytes(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    c.max_source_bytes = Some(positive(parse_count(arg, true)?)?);
+    let n = positive(parse_count(arg, true)?)?;
+    if n > MAX_SOURCE_BYTES_LIMIT {
+        return Err(format!("{n} is above {MAX_SOURCE_BYTES_LIMIT} (4G)"));
+    }
+    c.max_source_bytes = Some(n);
     Ok(())
 }
 
 fn set_max_source_pixels(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    c.max_source_pixels = Some(positive(parse_count(arg, false)?)?);
+    let n = positive(parse_count(arg, false)?)?;
+    if n > MAX_SOURCE_PIXELS_LIMIT {
+        return Err(format!("{n} is above {MAX_SOURCE_PIXELS_LIMIT}"));
+    }
+    c.max_source_pixels = Some(n);
     Ok(())
 }
 
@@ -634,12 +758,16 @@ pub(crate) mod tests {
                 f(c, a, b)
             }
             Setter::Flag(f) => f(c, args.eq_ignore_ascii_case("on")),
+            Setter::Path(f) => f(c, Path::new(args)),
         }
     }
 
+    /// A key long enough to be accepted.
+    pub(crate) const SECRET: &str = "tofu-unit-test-secret";
+
     #[test]
     fn defaults_follow_the_design() {
-        let c = DirConfig::new(Some("/img/"));
+        let c = DirConfig::serving(Some("/img/"));
         assert_eq!(c.prefix.as_deref(), Some("/img"));
         assert_eq!(c.signature_bytes(), 16);
         assert_eq!(c.max_source_bytes(), 32 * 1024 * 1024);
@@ -665,8 +793,16 @@ pub(crate) mod tests {
             ("TofuMaxOutputDimension", "70000"),
             ("TofuDefaultQuality", "0"),
             ("TofuDefaultQuality", "101"),
+            ("TofuMaxSourceBytes", "18446744073709551615"),
+            ("TofuMaxSourceBytes", "5G"),
+            ("TofuMaxSourcePixels", "2000000000"),
             ("TofuSourceKey", "originals/id.jpg"),
+            ("TofuSourceKey", "../{id}"),
+            ("TofuSourceKey", "/x/{id}"),
+            ("TofuSourceKey", "a//{id}"),
+            ("TofuSourceKey", "a/./{id}"),
             ("TofuSecret", ""),
+            ("TofuSecret", "fifteen-bytes!!"),
             ("TofuSecretFile", "/nonexistent/tofu/keys"),
             ("TofuStorage", "ftp://x"),
             ("TofuStorage", "file:///nonexistent/tofu"),
@@ -688,6 +824,33 @@ pub(crate) mod tests {
             let err = set(&mut c, name, arg).expect_err(&format!("{name} {arg}"));
             assert!(!err.is_empty());
         }
+    }
+
+    #[test]
+    fn key_files_are_bytes_private_and_long_enough() {
+        let dir = std::env::temp_dir().join(format!("tofu-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, bytes: &[u8], mode: u32| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            path.to_str().unwrap().to_string()
+        };
+        let mut c = DirConfig::default();
+        let binary = write("binary", b"\xff\x00\x01 not UTF-8 at all \xfe\n", 0o600);
+        set(&mut c, "TofuSecretFile", &binary).unwrap();
+        assert_eq!(c.keys().unwrap().len(), 1);
+        let public = write("public", b"a-long-enough-key-for-hmac\n", 0o644);
+        let err = set(&mut c, "TofuSecretFile", &public).unwrap_err();
+        assert!(err.contains("world-readable"), "{err}");
+        let short = write("short", b"a-long-enough-key-for-hmac\nshort\n", 0o600);
+        let err = set(&mut c, "TofuSecretFile", &short).unwrap_err();
+        assert!(err.contains("key 2 is 5 bytes"), "{err}");
+        let group = write("group", b"a-long-enough-key-for-hmac\n", 0o640);
+        assert!(set(&mut c, "TofuSecretFile", &group).is_ok());
+        assert!(secret_file_group_readable(Path::new(&group)));
+        assert!(!secret_file_group_readable(Path::new(&binary)));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -738,27 +901,27 @@ pub(crate) mod tests {
     #[test]
     fn secrets_accumulate_in_order_within_a_section() {
         let mut c = DirConfig::default();
-        set(&mut c, "TofuSecret", "first").unwrap();
-        set(&mut c, "TofuSecret", "second").unwrap();
+        set(&mut c, "TofuSecret", "first-key-of-16-bytes").unwrap();
+        set(&mut c, "TofuSecret", "second-key-of-16-bytes").unwrap();
         let keys = c.keys().unwrap();
         assert_eq!(keys.len(), 2);
         assert_eq!(
             keys.sign("a/1x", 16),
-            Some(crate::signature::sign(b"first", "a/1x", 16))
+            Some(crate::signature::sign(b"first-key-of-16-bytes", "a/1x", 16))
         );
         assert_eq!(
-            parse_secret_file("k1\r\n\nk 2\n"),
-            vec![b"k1".to_vec(), b"k 2".to_vec()]
+            parse_secret_file(b"k1\r\n\nk 2\n\xff\xfe"),
+            vec![b"k1".to_vec(), b"k 2".to_vec(), b"\xff\xfe".to_vec()]
         );
     }
 
     #[test]
     fn merge_is_child_over_parent_and_leaves_inputs_alone() {
         let mut parent = DirConfig::new(None);
-        set(&mut parent, "TofuSecret", "parent").unwrap();
+        set(&mut parent, "TofuSecret", SECRET).unwrap();
         set(&mut parent, "TofuDefaultQuality", "70").unwrap();
         set(&mut parent, "TofuStorage", "file:///").unwrap();
-        let mut child = DirConfig::new(Some("/img"));
+        let mut child = DirConfig::serving(Some("/img"));
         set(&mut child, "TofuDefaultQuality", "90").unwrap();
         let merged = DirConfig::merge(&parent, &child);
         assert_eq!(merged.default_quality(), 90);
@@ -768,6 +931,33 @@ pub(crate) mod tests {
         assert_eq!(parent.default_quality(), 70);
         assert!(child.keys().is_none());
         assert!(child.check_servable().is_err());
+    }
+
+    #[test]
+    fn the_prefix_is_the_path_of_the_section_that_sets_the_handler() {
+        // Directives at server level, a bare `<Location /img> SetHandler tofu`.
+        let mut server = DirConfig::new(None);
+        set(&mut server, "TofuSecret", SECRET).unwrap();
+        let location = DirConfig::serving(Some("/img"));
+        let merged = DirConfig::merge(&server, &location);
+        assert_eq!(merged.prefix.as_deref(), Some("/img"));
+        // `<Location /pics> TofuDefaultQuality 70` and `<Location /pics/thumbs> SetHandler
+        // tofu`, in either file order: the handler's section gives the prefix.
+        let mut pics = DirConfig::new(Some("/pics"));
+        set(&mut pics, "TofuDefaultQuality", "70").unwrap();
+        let thumbs = DirConfig::serving(Some("/pics/thumbs"));
+        for merged in [
+            DirConfig::merge(&pics, &thumbs),
+            DirConfig::merge(&thumbs, &pics),
+        ] {
+            assert_eq!(merged.prefix.as_deref(), Some("/pics/thumbs"));
+            assert_eq!(merged.default_quality(), 70);
+        }
+        // SetHandler tofu at server level: the whole URL space, no prefix.
+        let mut everywhere = DirConfig::new(None);
+        everywhere.set_handler_here();
+        let merged = DirConfig::merge(&everywhere, &pics);
+        assert_eq!(merged.prefix.as_deref(), Some(""));
     }
 
     #[test]

@@ -1,10 +1,17 @@
-//! The startup check that every place serving `SetHandler tofu` can serve.
+//! The startup check that every place serving `SetHandler tofu` can serve, and which
+//! `<Location>`s set that handler (their paths are the URL prefixes).
 //!
 //! httpd parses the configuration into a tree of directives; the adapter copies it into
-//! [`Node`]s and [`unservable`] walks it the way httpd merges sections for a URL (server level,
-//! then virtual host, then every `<Location>` whose path is a prefix). A location that would
-//! answer every request with 500 — no storage or no key — fails the start (and `apachectl -t`)
+//! [`Node`]s. [`check`] builds, for every `SetHandler tofu`, the config a request there gets,
+//! the way httpd merges sections for a URL (server level, then virtual host, then every
+//! `<Location>` whose path covers it, in file order), by replaying the `Tofu*` directives through
+//! the same parsers httpd called. A location that would answer every request with an error —
+//! no storage or no key, a preset its own limits refuse — fails the start (and `apachectl -t`)
 //! with its file and line, instead of failing at request time.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{secret_file_group_readable, DirConfig, Setter, DIRECTIVES};
 
 /// One directive of the parsed configuration (a section when it has children).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,31 +47,38 @@ impl Node {
             .trim()
             .trim_matches('"')
     }
+
+    fn at(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
 }
 
-/// What a set of directives provides towards being servable.
-#[derive(Debug, Clone, Copy, Default)]
-struct Provides {
-    storage: bool,
-    key: bool,
+/// What the startup check found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// `file:line: message` for every place that sets `SetHandler tofu` but cannot serve: the
+    /// start fails.
+    pub problems: Vec<String>,
+    /// Worth the operator's attention, not fatal (a key file its group may read).
+    pub warnings: Vec<String>,
 }
 
-impl Provides {
-    fn of(nodes: &[Node]) -> Provides {
-        Provides {
-            storage: nodes.iter().any(|n| n.is("TofuStorage")),
-            key: nodes
-                .iter()
-                .any(|n| n.is("TofuSecret") || n.is("TofuSecretFile")),
+/// The paths of the `<Location>` sections (main server and virtual hosts) that set
+/// `SetHandler tofu`: each is the URL prefix of the requests it serves.
+pub fn handler_locations(top: &[Node]) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut visit = |level: &[Node]| {
+        for node in level.iter().filter(|n| n.is("<Location")) {
+            if node.children.iter().any(Node::sets_handler_tofu) {
+                paths.push(node.section_arg().trim_end_matches('/').to_string());
+            }
         }
+    };
+    visit(top);
+    for vhost in top.iter().filter(|n| n.is("<VirtualHost")) {
+        visit(&vhost.children);
     }
-
-    fn or(self, other: Provides) -> Provides {
-        Provides {
-            storage: self.storage || other.storage,
-            key: self.key || other.key,
-        }
-    }
+    paths
 }
 
 /// True when `prefix` covers `path` segment-wise (`/img` covers `/img/a`, not `/imgs`).
@@ -74,53 +88,60 @@ fn covers(prefix: &str, path: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-/// `file:line: message` for every place that sets `SetHandler tofu` but cannot serve.
-pub fn unservable(top: &[Node]) -> Vec<String> {
-    let mut problems = Vec::new();
+/// Checks every place that sets `SetHandler tofu`; relative file names resolve against
+/// `server_root` as httpd resolved them.
+pub fn check(top: &[Node], server_root: &Path) -> Report {
+    let mut report = Report::default();
+    let replay = Replay { server_root };
+    let main = replay.level(DirConfig::new(None), top);
     let main_locations: Vec<&Node> = top.iter().filter(|n| n.is("<Location")).collect();
-    check_server(top, Provides::default(), &[], &mut problems);
+    check_server(&replay, top, &main, &[], &mut report);
     for vhost in top.iter().filter(|n| n.is("<VirtualHost")) {
+        let server = replay.level(main.clone(), &vhost.children);
         check_server(
+            &replay,
             &vhost.children,
-            Provides::of(top),
+            &server,
             &main_locations,
-            &mut problems,
+            &mut report,
         );
     }
-    problems
+    secret_file_warnings(top, server_root, &mut report.warnings);
+    report
 }
 
 /// Checks one server (the main one or a virtual host): its own level and its sections.
 /// `outer_locations` are the main server's `<Location>`s, which a virtual host's requests also
-/// match (empty for the main server itself).
+/// match, before its own (empty for the main server itself).
 fn check_server(
+    replay: &Replay<'_>,
     level: &[Node],
-    inherited: Provides,
+    server: &DirConfig,
     outer_locations: &[&Node],
-    problems: &mut Vec<String>,
+    report: &mut Report,
 ) {
-    let server = inherited.or(Provides::of(level));
-    let mut locations: Vec<&Node> = level.iter().filter(|n| n.is("<Location")).collect();
-    locations.extend(outer_locations.iter().copied());
+    let mut locations: Vec<&Node> = outer_locations.to_vec();
+    locations.extend(level.iter().filter(|n| n.is("<Location")));
     for node in level {
         if node.sets_handler_tofu() {
-            report(node, server, problems);
+            report_config(node, server, &mut report.problems);
         }
         if node.is("<Location") {
             let path = node.section_arg();
             if let Some(set) = node.children.iter().find(|c| c.sets_handler_tofu()) {
-                let provided = locations
+                let merged = locations
                     .iter()
                     .filter(|l| covers(l.section_arg(), path))
-                    .fold(server, |acc, l| acc.or(Provides::of(&l.children)));
-                report(set, provided, problems);
+                    .fold(server.clone(), |acc, l| replay.level(acc, &l.children));
+                report_config(set, &merged, &mut report.problems);
             }
         } else if !node.is("<VirtualHost") && !node.children.is_empty() {
             if let Some(set) = find_handler(&node.children) {
-                problems.push(format!(
-                    "{}:{}: SetHandler tofu must be set in a <Location> (its path is the URL \
+                report.problems.push(format!(
+                    "{}: SetHandler tofu must be set in a <Location> (its path is the URL \
                      prefix) or at server level, not in {}>",
-                    set.file, set.line, node.name
+                    set.at(),
+                    node.name
                 ));
             }
         }
@@ -137,27 +158,110 @@ fn find_handler(nodes: &[Node]) -> Option<&Node> {
     })
 }
 
-fn report(set: &Node, provided: Provides, problems: &mut Vec<String>) {
-    let mut missing = Vec::new();
-    if !provided.storage {
-        missing.push("TofuStorage");
+fn report_config(set: &Node, config: &DirConfig, problems: &mut Vec<String>) {
+    if let Err(e) = config.check_servable() {
+        problems.push(format!("{}: {e}", set.at()));
+    } else if let Err(e) = config.check_presets() {
+        problems.push(format!("{}: SetHandler tofu: {e}", set.at()));
     }
-    if !provided.key {
-        missing.push("TofuSecret or TofuSecretFile");
+}
+
+/// Replays the `Tofu*` directives of a level into a config, through the parsers httpd called.
+struct Replay<'a> {
+    server_root: &'a Path,
+}
+
+impl Replay<'_> {
+    /// `parent` merged with a section made of `nodes`' directives (sub-sections are not
+    /// entered: they are merged where they apply).
+    fn level(&self, parent: DirConfig, nodes: &[Node]) -> DirConfig {
+        let mut section = DirConfig::new(None);
+        for node in nodes.iter().filter(|n| n.children.is_empty()) {
+            self.apply(&mut section, node);
+        }
+        DirConfig::merge(&parent, &section)
     }
-    if !missing.is_empty() {
-        problems.push(format!(
-            "{}:{}: SetHandler tofu needs {} (nothing is served unsigned or from nowhere)",
-            set.file,
-            set.line,
-            missing.join(" and ")
-        ));
+
+    /// Errors are ignored: httpd already refused the configuration for them, with file:line.
+    fn apply(&self, config: &mut DirConfig, node: &Node) {
+        let Some(directive) = DIRECTIVES
+            .iter()
+            .find(|d| d.name.to_str().is_ok_and(|n| node.is(n)))
+        else {
+            return;
+        };
+        let words = words(&node.args);
+        let _ = match (directive.set, words.as_slice()) {
+            (Setter::One(f), [a]) => f(config, a),
+            (Setter::Two(f), [a, b]) => f(config, a, b),
+            (Setter::Flag(f), [a]) => f(config, a.eq_ignore_ascii_case("on")),
+            (Setter::Path(f), [a]) => f(config, &self.resolve(a)),
+            _ => Ok(()),
+        };
+    }
+
+    fn resolve(&self, name: &str) -> PathBuf {
+        self.server_root.join(name)
+    }
+}
+
+/// A directive's arguments as httpd splits them (`ap_getword_conf`): on white space, with
+/// double or single quotes around words that contain it, and a backslash escaping the quote.
+fn words(args: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = args.chars().peekable();
+    loop {
+        while chars.next_if(|c| c.is_whitespace()).is_some() {}
+        let Some(&first) = chars.peek() else {
+            return out;
+        };
+        let mut word = String::new();
+        if first == '"' || first == '\'' {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' if chars.next_if_eq(&first).is_some() => word.push(first),
+                    c if c == first => break,
+                    c => word.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                word.push(c);
+            }
+        }
+        out.push(word);
+    }
+}
+
+/// A warning for every `TofuSecretFile` its group may read (world-readable ones were refused).
+fn secret_file_warnings(nodes: &[Node], server_root: &Path, warnings: &mut Vec<String>) {
+    for node in nodes {
+        if node.is("TofuSecretFile") {
+            if let Some(name) = words(&node.args).first() {
+                let path = server_root.join(name);
+                if secret_file_group_readable(&path) {
+                    warnings.push(format!(
+                        "{}: TofuSecretFile {} is readable by its group: keep HMAC keys \
+                         readable by root alone (chmod 600)",
+                        node.at(),
+                        path.display()
+                    ));
+                }
+            }
+        }
+        secret_file_warnings(&node.children, server_root, warnings);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::tests::SECRET;
+
+    fn unservable(top: &[Node]) -> Vec<String> {
+        check(top, Path::new("/")).problems
+    }
 
     fn d(name: &str, args: &str, line: u32) -> Node {
         Node {
@@ -184,8 +288,8 @@ mod tests {
             1,
             vec![
                 d("SetHandler", "tofu", 2),
-                d("TofuStorage", "file:///srv", 3),
-                d("TofuSecret", "k", 4),
+                d("TofuStorage", "file:///", 3),
+                d("TofuSecret", SECRET, 4),
             ],
         )];
         assert!(unservable(&top).is_empty());
@@ -194,7 +298,7 @@ mod tests {
     #[test]
     fn inherits_from_server_level_and_covering_locations() {
         let top = vec![
-            d("TofuSecret", "k", 1),
+            d("TofuSecret", SECRET, 1),
             section(
                 "<Location",
                 "/img>",
@@ -210,7 +314,7 @@ mod tests {
         ];
         assert!(unservable(&top).is_empty(), "{:?}", unservable(&top));
         let top = vec![
-            d("TofuSecret", "k", 1),
+            d("TofuSecret", SECRET, 1),
             section(
                 "<Location",
                 "/imgs>",
@@ -246,7 +350,7 @@ mod tests {
     #[test]
     fn a_virtual_host_inherits_server_level_directives() {
         let top = vec![
-            d("TofuSecret", "k", 1),
+            d("TofuSecret", SECRET, 1),
             d("TofuStorage", "file:///", 2),
             section(
                 "<VirtualHost",
@@ -266,7 +370,7 @@ mod tests {
     #[test]
     fn refuses_sections_without_a_url_prefix() {
         let top = vec![
-            d("TofuSecret", "k", 1),
+            d("TofuSecret", SECRET, 1),
             d("TofuStorage", "file:///", 2),
             section(
                 "<Directory",
@@ -295,5 +399,101 @@ mod tests {
             vec![d("SetHandler", "server-status", 2)],
         )];
         assert!(unservable(&top).is_empty());
+    }
+
+    #[test]
+    fn a_preset_its_location_cannot_serve_fails_the_start() {
+        let top = vec![
+            d("TofuSecret", SECRET, 1),
+            d("TofuStorage", "file:///", 2),
+            d("TofuPreset", "hero 2000x", 3),
+            section(
+                "<Location",
+                "/img>",
+                4,
+                vec![
+                    d("SetHandler", "tofu", 5),
+                    d("TofuMaxOutputDimension", "1000", 6),
+                ],
+            ),
+            section("<Location", "/big>", 8, vec![d("SetHandler", "tofu", 9)]),
+        ];
+        let problems = unservable(&top);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("t.conf:5:") && problems[0].contains("hero"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn handler_locations_are_the_url_prefixes() {
+        let top = vec![
+            section(
+                "<Location",
+                "/pics>",
+                1,
+                vec![d("TofuDefaultQuality", "70", 2)],
+            ),
+            section(
+                "<Location",
+                "\"/pics/thumbs/\">",
+                3,
+                vec![d("SetHandler", "tofu", 4)],
+            ),
+            section(
+                "<VirtualHost",
+                "*:80>",
+                5,
+                vec![section(
+                    "<Location",
+                    "/v>",
+                    6,
+                    vec![d("SetHandler", "tofu", 7)],
+                )],
+            ),
+        ];
+        assert_eq!(handler_locations(&top), vec!["/pics/thumbs", "/v"]);
+    }
+
+    #[test]
+    fn arguments_split_as_httpd_splits_them() {
+        assert_eq!(words("a  b"), vec!["a", "b"]);
+        assert_eq!(
+            words(r#""public, max-age=60" 'x y' "say \"hi\"""#),
+            vec!["public, max-age=60", "x y", "say \"hi\""]
+        );
+        assert!(words("   ").is_empty());
+    }
+
+    #[test]
+    fn a_group_readable_key_file_is_a_warning() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("tofu-tree-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let keys = dir.join("keys");
+        std::fs::write(&keys, "a-key-long-enough-for-hmac\n").unwrap();
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let top = vec![section(
+            "<Location",
+            "/img>",
+            1,
+            vec![
+                d("SetHandler", "tofu", 2),
+                d("TofuStorage", "file:///", 3),
+                d("TofuSecretFile", "keys", 4),
+            ],
+        )];
+        let report = check(&top, &dir);
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(report.warnings.len(), 1);
+        assert!(
+            report.warnings[0].starts_with("t.conf:4:"),
+            "{:?}",
+            report.warnings
+        );
+        std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(check(&top, &dir).warnings.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

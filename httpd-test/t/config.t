@@ -19,31 +19,56 @@ my $dir = tempdir(CLEANUP => 1);
 
 # [ location body, expected to pass, what ]
 my @configs = (
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret k", 1, 'storage and secret: fine' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024", 1, 'storage and secret: fine' ],
     [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecretFile $secrets", 1, 'secret file: fine' ],
     [ "SetHandler tofu\nTofuStorage file://$store", 0, 'no secret', qr/secret/i ],
-    [ "SetHandler tofu\nTofuSecret k", 0, 'no storage', qr/storage/i ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret k\nTofuSignatureBytes 7", 0, 'TofuSignatureBytes 7' ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret k\nTofuSignatureBytes 33", 0, 'TofuSignatureBytes 33' ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret k\nTofuSignatureBytes 32", 1, 'TofuSignatureBytes 32' ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret k\nTofuSignatureBytes 8", 1, 'TofuSignatureBytes 8' ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret k\nTofuDefaultQuality 0", 0, 'TofuDefaultQuality 0' ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret k\nTofuDefaultQuality 101", 0, 'TofuDefaultQuality 101' ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret k\nTofuMaxOutputDimension abc", 0, 'TofuMaxOutputDimension abc' ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret k\nTofuMaxSourceBytes -1", 0, 'TofuMaxSourceBytes -1' ],
-    [ "SetHandler tofu\nTofuStorage ftp://example/x\nTofuSecret k", 0, 'unknown storage scheme' ],
-    [ "SetHandler tofu\nTofuStorage file://relative/dir\nTofuSecret k", 0, 'relative storage path' ],
+    [ "SetHandler tofu\nTofuSecret tofu-test-secret-2024", 0, 'no storage', qr/storage/i ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuSignatureBytes 7", 0, 'TofuSignatureBytes 7' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuSignatureBytes 33", 0, 'TofuSignatureBytes 33' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuSignatureBytes 32", 1, 'TofuSignatureBytes 32' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuSignatureBytes 8", 1, 'TofuSignatureBytes 8' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuDefaultQuality 0", 0, 'TofuDefaultQuality 0' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuDefaultQuality 101", 0, 'TofuDefaultQuality 101' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuMaxOutputDimension abc", 0, 'TofuMaxOutputDimension abc' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuMaxSourceBytes -1", 0, 'TofuMaxSourceBytes -1' ],
+    [ "SetHandler tofu\nTofuStorage ftp://example/x\nTofuSecret tofu-test-secret-2024", 0, 'unknown storage scheme' ],
+    [ "SetHandler tofu\nTofuStorage file://relative/dir\nTofuSecret tofu-test-secret-2024", 0, 'relative storage path' ],
     [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecretFile $dir/no-such-file", 0, 'missing secret file' ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret k\nTofuSourceKey {id}.jpg\nTofuMaxSourcePixels 1000", 1, 'every other directive' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuSourceKey {id}.jpg\nTofuMaxSourcePixels 1000", 1, 'every other directive' ],
     [ "TofuStorage file://$store", 1, 'tofu directives without SetHandler tofu: nothing to check' ],
     # S3 and the storage guards: parsed at startup, nothing connects (an unreachable endpoint is fine).
-    [ "SetHandler tofu\nTofuStorage s3://tofu-originals/photos\nTofuS3Endpoint http://127.0.0.1:1\nTofuS3Region eu-west-1\nTofuFallbackStorage file://$store\nTofuStorageTimeout 2.5\nTofuStorageBreaker 3 10\nTofuSecret k", 1, 'S3 with fallback, timeout, breaker' ],
-    [ "SetHandler tofu\nTofuStorage s3://Not_A_Bucket\nTofuSecret k", 0, 'invalid bucket name', qr/bucket/ ],
-    [ "SetHandler tofu\nTofuStorage s3://b-ok/x\nTofuS3Endpoint 127.0.0.1:9000\nTofuSecret k", 0, 'endpoint without scheme', qr/TofuS3Endpoint/ ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuFallbackStorage file:///nonexistent/tofu\nTofuSecret k", 0, 'missing fallback root', qr/TofuFallbackStorage/ ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuStorageTimeout 0\nTofuSecret k", 0, 'TofuStorageTimeout 0' ],
-    [ "SetHandler tofu\nTofuStorage file://$store\nTofuStorageBreaker 5\nTofuSecret k", 0, 'TofuStorageBreaker needs two arguments' ],
+    [ "SetHandler tofu\nTofuStorage s3://tofu-originals/photos\nTofuS3Endpoint http://127.0.0.1:1\nTofuS3Region eu-west-1\nTofuFallbackStorage file://$store\nTofuStorageTimeout 2.5\nTofuStorageBreaker 3 10\nTofuSecret tofu-test-secret-2024", 1, 'S3 with fallback, timeout, breaker' ],
+    [ "SetHandler tofu\nTofuStorage s3://Not_A_Bucket\nTofuSecret tofu-test-secret-2024", 0, 'invalid bucket name', qr/bucket/ ],
+    [ "SetHandler tofu\nTofuStorage s3://b-ok/x\nTofuS3Endpoint 127.0.0.1:9000\nTofuSecret tofu-test-secret-2024", 0, 'endpoint without scheme', qr/TofuS3Endpoint/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuFallbackStorage file:///nonexistent/tofu\nTofuSecret tofu-test-secret-2024", 0, 'missing fallback root', qr/TofuFallbackStorage/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuStorageTimeout 0\nTofuSecret tofu-test-secret-2024", 0, 'TofuStorageTimeout 0' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuStorageBreaker 5\nTofuSecret tofu-test-secret-2024", 0, 'TofuStorageBreaker needs two arguments' ],
 );
+
+# Key files: private, group-readable (a warning), world-readable (refused), a short key, and one
+# named relative to ServerRoot (resolved as httpd resolves its own file names).
+my %keyfiles = (private => 0600, group => 0640, public => 0644, short => 0600);
+for my $name (keys %keyfiles) {
+    my $f = "$dir/keys-$name";
+    open my $kh, '>', $f or die "$f: $!";
+    print $kh $name eq 'short' ? "a-long-enough-first-key\nshort\n" : "a-long-enough-key-\xff\xfe-of-bytes\n";
+    close $kh;
+    chmod $keyfiles{$name}, $f;
+}
+my $key = 'tofu-test-secret-2024';
+push @configs,
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecretFile $dir/keys-private", 1, 'key file of bytes, mode 600' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecretFile keys-private", 1, 'key file relative to ServerRoot' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecretFile $dir/keys-group", 1, 'group-readable key file: a warning', qr/readable by its group/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecretFile $dir/keys-public", 0, 'world-readable key file', qr/world-readable/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecretFile $dir/keys-short", 0, 'a key file with a short key', qr/key 2 is 5 bytes/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret short-key", 0, 'a short TofuSecret', qr/at least 16/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuSourceKey ../{id}", 0, 'TofuSourceKey escaping the root', qr/TofuSourceKey/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuSourceKey /x/{id}", 0, 'absolute TofuSourceKey', qr/TofuSourceKey/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuMaxSourceBytes 18446744073709551615", 0, 'TofuMaxSourceBytes that overflows', qr/TofuMaxSourceBytes/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuMaxOutputDimension 500\nTofuPreset big 1000x", 0, 'a preset above the location\'s TofuMaxOutputDimension', qr/\Q$dir\E.*:\d+: SetHandler tofu: TofuPreset big/ ],
+    [ "</Location>\nTofuStorage file://$store\nTofuSecret $key\nTofuMaxOutputDimension 500\n<Location /img>\nSetHandler tofu\nTofuPreset big 1000x", 0, 'a server-level limit the location\'s preset exceeds', qr/TofuPreset big/ ],
+    [ "</Location>\nTofuStorage file://$store\nTofuSecret $key\n<Location /img>\nSetHandler tofu", 1, 'directives at server level, SetHandler in the location' ];
 
 # The example shipped for Debian's a2enmod layout: as shipped (all commented out) and with its
 # first level of comments removed (the lines an operator uncomments first), pointed at our data.
@@ -59,7 +84,7 @@ $uncommented =~ s{/etc/apache2/tofu-secrets}{$secrets}g;
 push @configs, [ "</Location>\n$shipped\n<Location /other>", 1, 'apache-conf/tofu.conf as shipped' ],
                [ "</Location>\n$uncommented\n<Location /other>", 1, 'apache-conf/tofu.conf uncommented' ];
 
-plan tests => 2 * @configs;
+plan tests => 2 * @configs + grep { $_->[1] && $_->[3] } @configs;
 
 my $n = 0;
 for my $case (@configs) {
@@ -88,6 +113,7 @@ EOF
     ok t_cmp($ok, $pass, "$what: httpd -t " . ($pass ? 'passes' : 'fails') . " ($one)");
     if ($pass) {
         ok t_cmp($out =~ /Syntax OK/ ? 1 : 0, 1, "$what: Syntax OK");
+        ok t_cmp($out =~ $says ? 1 : 0, 1, "$what: says $says") if $says;
     }
     else {
         # Directive values are refused by the setter (Apache adds file and line); a location

@@ -4,6 +4,8 @@
 
 use std::ffi::{c_void, CStr};
 use std::os::raw::{c_char, c_int};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 use std::ptr;
 
 use super::ffi;
@@ -38,7 +40,9 @@ const fn build_commands() -> [ffi::command_rec; COMMAND_COUNT] {
     while i < DIRECTIVES.len() {
         let d = &DIRECTIVES[i];
         let (func, how) = match d.set {
-            Setter::One(_) => (ffi::cmd_func { take1: Some(take1) }, ffi::cmd_how_TAKE1),
+            Setter::One(_) | Setter::Path(_) => {
+                (ffi::cmd_func { take1: Some(take1) }, ffi::cmd_how_TAKE1)
+            }
             Setter::Two(_) => (ffi::cmd_func { take2: Some(take2) }, ffi::cmd_how_TAKE2),
             Setter::Flag(_) => (ffi::cmd_func { flag: Some(flag) }, ffi::cmd_how_FLAG),
         };
@@ -181,6 +185,11 @@ unsafe fn dispatch(cmd: *mut ffi::cmd_parms, mconfig: *mut c_void, args: Args) -
                     f(config, w[0], w[1])
                 }
                 (Setter::Flag(f), Args::Flag(on)) => f(config, *on),
+                (Setter::Path(f), Args::Words(w)) => {
+                    let path = server_root_relative(pool, w[0])
+                        .ok_or_else(|| "invalid file name".to_string())?;
+                    f(config, &path)
+                }
                 _ => Err("argument kind mismatch".to_string()),
             };
             outcome.map_err(|e| format!("{}: {e}", directive.name.to_str().unwrap_or("Tofu")))
@@ -190,6 +199,19 @@ unsafe fn dispatch(cmd: *mut ffi::cmd_parms, mconfig: *mut c_void, args: Args) -
         Ok(()) => ptr::null(),
         Err(message) => pool.strdup(&message),
     }
+}
+
+/// A file name from the configuration, relative to ServerRoot unless absolute (what httpd's
+/// own directives do, through `ap_server_root_relative`).
+fn server_root_relative(pool: Pool<'_>, name: *const c_char) -> Option<PathBuf> {
+    // SAFETY: a live pool and httpd's NUL-terminated argument; the result lives in the pool.
+    let resolved = unsafe { ffi::ap_server_root_relative(pool.as_ptr(), name) };
+    if resolved.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated string in the pool, alive for this call.
+    let bytes = unsafe { CStr::from_ptr(resolved) }.to_bytes();
+    Some(PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
 }
 
 unsafe extern "C" fn take1(

@@ -7,7 +7,9 @@ use super::directives;
 use super::ffi;
 use super::log;
 use super::module::module_index;
+use super::pool::Pool;
 use super::request::{HeaderTable, Request};
+use super::sections;
 use crate::config::DirConfig;
 use crate::config_tree::{self, Node};
 use crate::error::TofuError;
@@ -18,7 +20,8 @@ const DECLINED: c_int = ffi::DECLINED as c_int;
 const SERVER_ERROR: c_int = ffi::HTTP_INTERNAL_SERVER_ERROR as c_int;
 
 /// `check_config`: runs at every start and for `apachectl -t`. Fails the start when a place
-/// serving `SetHandler tofu` has no storage or no key.
+/// serving `SetHandler tofu` cannot serve (no storage or no key, a preset its limits refuse);
+/// warns about what is only risky.
 pub unsafe extern "C" fn check_config(
     _pconf: *mut ffi::apr_pool_t,
     _plog: *mut ffi::apr_pool_t,
@@ -37,21 +40,41 @@ pub unsafe extern "C" fn check_config(
         || {
             // SAFETY: the parsed tree is complete and not modified while check_config runs.
             let tree = unsafe { nodes(ffi::ap_conftree) };
-            let problems = config_tree::unservable(&tree);
-            for problem in &problems {
+            let report = config_tree::check(&tree, &server_root());
+            for warning in &report.warnings {
+                unsafe {
+                    log::server(s, startup(ffi::APLOG_WARNING), || {
+                        format!("mod_tofu: {warning}")
+                    })
+                };
+            }
+            for problem in &report.problems {
                 unsafe {
                     log::server(s, startup(ffi::APLOG_CRIT), || {
                         format!("mod_tofu: {problem}")
                     })
                 };
             }
-            if problems.is_empty() {
+            if report.problems.is_empty() {
                 OK
             } else {
                 SERVER_ERROR
             }
         },
     )
+}
+
+/// httpd's ServerRoot, against which relative file names in the configuration resolve.
+fn server_root() -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: ap_server_root is set while the configuration is read and stays valid.
+    let root = unsafe { ffi::ap_server_root };
+    if root.is_null() {
+        return std::path::PathBuf::from("/");
+    }
+    // SAFETY: a NUL-terminated string owned by httpd.
+    let bytes = unsafe { CStr::from_ptr(root) }.to_bytes();
+    std::path::PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
 }
 
 fn startup(level: u32) -> i32 {
@@ -81,16 +104,40 @@ unsafe fn nodes(mut current: *const ffi::ap_directive_t) -> Vec<Node> {
     out
 }
 
-/// `post_config`: one version line per (re)start, so the error log says what is running.
+/// `post_config`: tells every `<Location>` that sets `SetHandler tofu` that its path is the URL
+/// prefix (see `sections`), and logs one version line per (re)start, so the error log says
+/// what is running.
 pub unsafe extern "C" fn post_config(
-    _pconf: *mut ffi::apr_pool_t,
+    pconf: *mut ffi::apr_pool_t,
     _plog: *mut ffi::apr_pool_t,
     _ptemp: *mut ffi::apr_pool_t,
     s: *mut ffi::server_rec,
 ) -> c_int {
     super::guard(
-        |_| OK,
+        |panic| {
+            unsafe {
+                log::server(s, startup(ffi::APLOG_CRIT), || {
+                    format!("post_config panicked: {panic}")
+                })
+            };
+            SERVER_ERROR
+        },
         || {
+            // SAFETY: the configuration is complete, no request runs yet, and every section
+            // vector lives in pconf.
+            let tree = unsafe { nodes(ffi::ap_conftree) };
+            let paths = config_tree::handler_locations(&tree);
+            let Some(pool) = (unsafe { Pool::from_raw(pconf) }) else {
+                return SERVER_ERROR;
+            };
+            let marked = unsafe { sections::mark_handler_sections(s, pool, &paths) };
+            unsafe {
+                log::server(s, ffi::APLOG_DEBUG as i32, || {
+                    format!(
+                        "mod_tofu: URL prefixes of SetHandler tofu: {paths:?} ({marked} sections)"
+                    )
+                })
+            };
             unsafe {
                 log::server(s, ffi::APLOG_NOTICE as i32, || {
                     format!(
@@ -181,6 +228,10 @@ pub unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
                     format!("500 internal error (panic: {panic}); the worker keeps serving")
                 })
             };
+            // Like every 5xx: a CDN must never keep a bug's answer.
+            // SAFETY: the live request of this call.
+            let request = unsafe { Request::from_ptr(r) };
+            request.set_header(HeaderTable::Always, "Cache-Control", "no-store");
             SERVER_ERROR
         },
         || serve(unsafe { Request::from_ptr(r) }),

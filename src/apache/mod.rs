@@ -12,6 +12,7 @@ mod log;
 mod module;
 mod pool;
 mod request;
+mod sections;
 
 /// Runs an entry point's body; a panic becomes `on_panic()` instead of unwinding into C.
 fn guard<T>(on_panic: impl FnOnce(String) -> T, body: impl FnOnce() -> T) -> T {

@@ -80,9 +80,8 @@ impl KeyArgs {
     fn keys(&self) -> Result<Keys, String> {
         let mut keys: Vec<Vec<u8>> = self.secrets.iter().map(|s| s.as_bytes().to_vec()).collect();
         if let Some(file) = &self.secret_file {
-            let text =
-                std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-            keys.extend(parse_secret_file(&text));
+            let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            keys.extend(parse_secret_file(&bytes));
         }
         if keys.is_empty() || keys.iter().any(Vec::is_empty) {
             return Err("give at least one non-empty --secret or --secret-file".into());

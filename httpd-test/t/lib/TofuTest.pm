@@ -27,8 +27,8 @@ use constant DEFAULT_ERROR_CACHE_CONTROL => 'public, max-age=60';
 # Keys the test configuration uses (extra.conf.in, the secrets file written by TEST.PL).
 use constant SECRET             => 'tofu-test-secret-2024';
 use constant SECRET_OLD         => 'tofu-test-secret-2019';
-use constant SECRET_FILE_FIRST  => 'file-key-one';
-use constant SECRET_FILE_SECOND => 'file-key-two';
+use constant SECRET_FILE_FIRST  => 'file-key-one-of-the-test-suite';
+use constant SECRET_FILE_SECOND => 'file-key-two-of-the-test-suite';
 
 # Bytes that stay literal in an id segment (RFC 3986 pchar minus '%'); everything else is %XX,
 # uppercase hex, over the UTF-8 bytes of the (character) string.

@@ -87,9 +87,19 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
     let started = Instant::now();
     let mut timings = Timings::default();
     let mut role = None;
-    let mut reply = match serve(config, process, request, &mut timings, &mut role) {
-        Ok(reply) => reply,
-        Err(error) => error_reply(config, request, &error),
+    // A bug in one request is that request's 500 (no-store, like every 5xx), never a crashed
+    // worker; the adapter's own guard is only the last resort for its glue code.
+    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        serve(config, process, request, &mut timings, &mut role)
+    }));
+    let mut reply = match served {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(error)) => error_reply(config, request, &error),
+        Err(panic) => error_reply(
+            config,
+            request,
+            &TofuError::Internal(panic_message(&*panic)),
+        ),
     };
     if let Some(reason) = timings.fallback.take() {
         // Served, but the primary storage is failing: the operator must hear of it.
@@ -127,6 +137,16 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
         }
     }
     reply
+}
+
+/// The words of a panic's payload (for the log line).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string());
+    format!("panic: {text}; the worker keeps serving")
 }
 
 /// The reply to a failure: status, cache policy by status class, log line.
@@ -180,10 +200,11 @@ fn serve(
     let key = config.source_key(&image.id);
     let choice = format_choice(config, &image, request.accept);
     let negotiable = image.format.is_none() && config.auto_format();
+    let settings = config.answer_settings(&image.ops);
 
     if request.if_none_match.is_some() || request.if_modified_since.is_some() {
         let version = storage.stat(&key)?;
-        let headers = success_headers(config, &image, choice, &version, negotiable);
+        let headers = success_headers(config, &image, &settings, choice, &version, negotiable);
         let etag = &headers[1].1;
         if validators::not_modified(
             request.if_none_match,
@@ -211,12 +232,9 @@ fn serve(
         format: choice.requested(),
         default_quality: config.default_quality(),
     };
-    // Identical concurrent misses (same original, URL and format choice) render once.
-    let flight = format!(
-        "{}\0{key}\0{}\0{choice:?}",
-        config.storage_url().unwrap_or_default(),
-        image.signed_string()
-    );
+    // Identical concurrent misses (same settings and storage, original, URL and format choice)
+    // render once.
+    let flight = format!("{settings}\0{key}\0{}\0{choice:?}", image.signed_string());
     let (rendered, how) = process.coalescer.run(
         &flight,
         config.queue_timeout() + FOLLOWER_EXTRA_WAIT,
@@ -236,7 +254,14 @@ fn serve(
     Ok(Reply {
         status: 200,
         content_type: Some(rendered.encoded.format.mime_type()),
-        headers: success_headers(config, &image, choice, &rendered.validators, negotiable),
+        headers: success_headers(
+            config,
+            &image,
+            &settings,
+            choice,
+            &rendered.validators,
+            negotiable,
+        ),
         image: Some(rendered),
         error_message: None,
         log: None,
@@ -244,7 +269,11 @@ fn serve(
     })
 }
 
-/// Fetches the original and transforms it in one of the process's transform slots.
+/// Takes one of the process's transform slots, then fetches the original and transforms it.
+///
+/// The slot comes first (DESIGN.md step 3) so that memory follows `TofuConcurrency`: a burst of
+/// distinct misses holds at most that many originals per child, and the requests that cannot
+/// get a slot are answered 503 before anything is downloaded.
 fn render(
     config: &DirConfig,
     process: &ProcessState,
@@ -253,11 +282,6 @@ fn render(
     job: &Job,
     timings: &mut Timings,
 ) -> Result<Arc<Rendered>, TofuError> {
-    let started = Instant::now();
-    let original = storage.get(key, config.max_source_bytes())?;
-    timings.fetch = Some(started.elapsed());
-    timings.fallback = original.fallback_reason;
-
     let queued = Instant::now();
     let capacity = config.concurrency();
     let _slot = process
@@ -272,11 +296,20 @@ fn render(
         })?;
     timings.queue = Some(queued.elapsed());
 
+    let started = Instant::now();
+    let original = storage.get(key, config.max_source_bytes())?;
+    timings.fetch = Some(started.elapsed());
+    timings.fallback = original.fallback_reason;
+    let source = original.bytes;
+
     let transforming = Instant::now();
     let limits = Limits {
         max_source_pixels: config.max_source_pixels(),
     };
-    let encoded = transform::run(&original.bytes, job, &limits)?;
+    let encoded = transform::run(&source, job, &limits)?;
+    // The original is freed before the slot, so that a waiting request's download never
+    // overlaps it.
+    drop(source);
     timings.transform = Some(transforming.elapsed());
     timings.stages = Some(encoded.stages);
     Ok(Arc::new(Rendered {
@@ -300,6 +333,7 @@ fn format_choice(config: &DirConfig, image: &ImageRequest, accept: Option<&str>)
 fn success_headers(
     config: &DirConfig,
     image: &ImageRequest,
+    settings: &str,
     choice: FormatChoice,
     version: &Validators,
     negotiable: bool,
@@ -308,7 +342,7 @@ fn success_headers(
         ("Cache-Control", config.cache_control().to_string()),
         (
             "ETag",
-            validators::etag(&version.version, &image.signed_string(), choice),
+            validators::etag(&version.version, &image.signed_string(), settings, choice),
         ),
     ];
     if let Some(modified) = version.modified {
@@ -358,11 +392,11 @@ fn verify(config: &DirConfig, image: &ImageRequest) -> Result<(), TofuError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::tests::set;
+    use crate::config::tests::{set, SECRET};
 
     fn config(storage_dir: &str) -> DirConfig {
-        let mut c = DirConfig::new(Some("/img"));
-        set(&mut c, "TofuSecret", "k").unwrap();
+        let mut c = DirConfig::serving(Some("/img"));
+        set(&mut c, "TofuSecret", SECRET).unwrap();
         set(&mut c, "TofuStorage", &format!("file://{storage_dir}")).unwrap();
         c
     }
@@ -381,7 +415,7 @@ mod tests {
 
     fn signed(id: &str, ops: &str, ext: &str) -> String {
         let signed = format!("{id}/{ops}{ext}");
-        let sig = crate::signature::sign(b"k", &signed, 16);
+        let sig = crate::signature::sign(SECRET.as_bytes(), &signed, 16);
         format!("/img/{id}/{ops}/{sig}{ext}")
     }
 
@@ -487,7 +521,9 @@ mod tests {
 
         let mut stat_only = c.clone();
         let files = crate::storage::FileStorage::open(&testdata()).unwrap();
-        stat_only.set_storage_backend("test:", std::sync::Arc::new(StatOnly(files)));
+        // The same storage URL: the settings, and so the ETag, are those of the first answer.
+        let url = c.storage_url().unwrap().to_string();
+        stat_only.set_storage_backend(&url, std::sync::Arc::new(StatOnly(files)));
         let conditional = |inm: Option<&str>, ims: Option<&str>| {
             handle(
                 &stat_only,
@@ -630,6 +666,159 @@ mod tests {
         assert_eq!(process.admission.in_use(), 0);
     }
 
+    /// File storage whose fetches take `delay` and are counted, with the most that ran at once.
+    #[derive(Debug)]
+    struct Slow {
+        files: crate::storage::FileStorage,
+        delay: Duration,
+        calls: std::sync::atomic::AtomicUsize,
+        running: std::sync::atomic::AtomicUsize,
+        most_at_once: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Slow {
+        fn new(delay: Duration) -> Arc<Slow> {
+            Arc::new(Slow {
+                files: crate::storage::FileStorage::open(&testdata()).unwrap(),
+                delay,
+                calls: Default::default(),
+                running: Default::default(),
+                most_at_once: Default::default(),
+            })
+        }
+    }
+
+    impl crate::storage::Storage for Slow {
+        fn get(
+            &self,
+            key: &str,
+            max: u64,
+        ) -> Result<crate::storage::Object, crate::storage::StorageError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            self.calls.fetch_add(1, SeqCst);
+            let now = self.running.fetch_add(1, SeqCst) + 1;
+            self.most_at_once.fetch_max(now, SeqCst);
+            std::thread::sleep(self.delay);
+            self.running.fetch_sub(1, SeqCst);
+            self.files.get(key, max)
+        }
+        fn stat(&self, key: &str) -> Result<Validators, crate::storage::StorageError> {
+            self.files.stat(key)
+        }
+    }
+
+    #[test]
+    fn originals_are_fetched_only_inside_a_transform_slot() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let slow = Slow::new(Duration::from_millis(30));
+        let mut c = config(&testdata());
+        c.set_storage_backend("test:", slow.clone());
+        set(&mut c, "TofuConcurrency", "1").unwrap();
+        set(&mut c, "TofuQueueTimeout", "10").unwrap();
+        let process = ProcessState::default();
+        std::thread::scope(|scope| {
+            for width in 0..6 {
+                let (c, process) = (&c, &process);
+                scope.spawn(move || {
+                    let r = handle(
+                        c,
+                        process,
+                        RequestInfo {
+                            method: "GET",
+                            raw_path: &signed(LANDSCAPE, &format!("{}x", 40 + width), ".png"),
+                            ..RequestInfo::default()
+                        },
+                    );
+                    assert_eq!(r.status, 200, "{:?}", r.log);
+                });
+            }
+        });
+        assert_eq!(slow.calls.load(SeqCst), 6);
+        assert_eq!(
+            slow.most_at_once.load(SeqCst),
+            1,
+            "with TofuConcurrency 1 one original at a time is held"
+        );
+
+        // A request that cannot get a slot is refused before anything is downloaded.
+        set(&mut c, "TofuQueueTimeout", "0.05").unwrap();
+        let _busy = process.admission.acquire(1, Duration::ZERO).unwrap();
+        let r = get_in(&c, &process, &signed(LANDSCAPE, "41x", ".jpg"));
+        assert_eq!(r.status, 503);
+        assert_eq!(slow.calls.load(SeqCst), 6, "no fetch for a refused request");
+    }
+
+    fn get_in(c: &DirConfig, process: &ProcessState, path: &str) -> Reply {
+        handle(
+            c,
+            process,
+            RequestInfo {
+                method: "GET",
+                raw_path: path,
+                ..RequestInfo::default()
+            },
+        )
+    }
+
+    #[test]
+    fn locations_sharing_a_store_never_answer_each_others_requests() {
+        // Same store, same key, same URL; only the limits differ. The strict location's
+        // request starts first and is still fetching when the other one arrives.
+        let slow = Slow::new(Duration::from_millis(300));
+        let mut strict = config(&testdata());
+        strict.set_storage_backend("test:", slow.clone());
+        set(&mut strict, "TofuMaxSourcePixels", "1000").unwrap();
+        let mut roomy = strict.clone();
+        set(&mut roomy, "TofuMaxSourcePixels", "50000000").unwrap();
+        let process = ProcessState::default();
+        let path = signed(LANDSCAPE, "100x", ".jpg");
+        let (first, second) = std::thread::scope(|scope| {
+            let first = scope.spawn(|| get_in(&strict, &process, &path));
+            std::thread::sleep(Duration::from_millis(80));
+            let second = scope.spawn(|| get_in(&roomy, &process, &path));
+            (first.join().unwrap(), second.join().unwrap())
+        });
+        assert_eq!(first.status, 422);
+        assert_eq!(second.status, 200, "{:?}", second.log);
+        assert!(second
+            .notes
+            .contains(&("tofu-coalesced", "leader".to_string())));
+    }
+
+    #[test]
+    fn etags_follow_the_settings_that_change_the_bytes() {
+        let mut c = config(&testdata());
+        set(&mut c, "TofuPreset", "thumb 64x48c").unwrap();
+        let etag = |c: &DirConfig, ops: &str| {
+            let r = get(c, &signed(LANDSCAPE, ops, ".jpg"));
+            assert_eq!(r.status, 200, "{:?}", r.log);
+            r.header("ETag").unwrap().to_string()
+        };
+        let before = etag(&c, "thumb");
+        assert_eq!(before, etag(&c, "thumb"), "stable");
+        // Another default quality: other bytes, another tag.
+        let mut quality = c.clone();
+        set(&mut quality, "TofuDefaultQuality", "50").unwrap();
+        assert_ne!(before, etag(&quality, "thumb"));
+        // The same preset name with another definition (the URL does not change).
+        let mut location = DirConfig::serving(Some("/img"));
+        set(&mut location, "TofuPreset", "thumb 64x48").unwrap();
+        let redefined = DirConfig::merge(&c, &location);
+        assert_ne!(before, etag(&redefined, "thumb"));
+        // A revalidation with the old tag is not a 304 after the change.
+        let r = handle(
+            &quality,
+            &ProcessState::default(),
+            RequestInfo {
+                method: "GET",
+                raw_path: &signed(LANDSCAPE, "thumb", ".jpg"),
+                if_none_match: Some(&before),
+                ..RequestInfo::default()
+            },
+        );
+        assert_eq!(r.status, 200);
+    }
+
     #[test]
     fn a_full_process_answers_503_with_retry_after() {
         let mut c = config(&testdata());
@@ -651,9 +840,40 @@ mod tests {
         assert_eq!(r.header("Cache-Control"), Some("no-store"));
     }
 
+    /// A backend with a bug.
+    #[derive(Debug)]
+    struct Panicking;
+
+    impl crate::storage::Storage for Panicking {
+        fn get(
+            &self,
+            _: &str,
+            _: u64,
+        ) -> Result<crate::storage::Object, crate::storage::StorageError> {
+            panic!("bug in a backend")
+        }
+        fn stat(&self, _: &str) -> Result<Validators, crate::storage::StorageError> {
+            panic!("bug in a backend")
+        }
+    }
+
+    #[test]
+    fn a_panic_is_a_500_that_no_cache_keeps() {
+        let mut c = config(&testdata());
+        c.set_storage_backend("test:", Arc::new(Panicking));
+        let process = ProcessState::default();
+        let r = get_in(&c, &process, &signed(LANDSCAPE, "100x", ".jpg"));
+        assert_eq!(r.status, 500);
+        assert_eq!(r.header("Cache-Control"), Some("no-store"));
+        let (level, line) = r.log.unwrap();
+        assert_eq!(level, LogLevel::Error);
+        assert!(line.contains("bug in a backend"), "{line}");
+        assert_eq!(process.admission.in_use(), 0, "the slot was given back");
+    }
+
     #[test]
     fn unconfigured_locations_are_500_no_store() {
-        let c = DirConfig::new(Some("/img"));
+        let c = DirConfig::serving(Some("/img"));
         let r = get(&c, "/img/a/100x/00");
         assert_eq!(r.status, 500);
         assert_eq!(r.header("Cache-Control"), Some("no-store"));

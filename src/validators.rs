@@ -38,11 +38,12 @@ impl FormatChoice {
     }
 }
 
-/// A strong ETag: the same original version, signed string, format choice and pipeline give
-/// the same bytes on every node, so they give the same tag.
-pub fn etag(source_version: &str, signed: &str, choice: FormatChoice) -> String {
+/// A strong ETag: the same original version, signed string, location settings (the digest of
+/// `DirConfig::answer_settings`), format choice and pipeline give the same bytes on every node,
+/// so they give the same tag; a change of any of them gives another.
+pub fn etag(source_version: &str, signed: &str, settings: &str, choice: FormatChoice) -> String {
     let mut h = Sha256::new();
-    for part in [source_version, signed, &choice.token()] {
+    for part in [source_version, signed, settings, &choice.token()] {
         h.update(part.as_bytes());
         h.update([0]);
     }
@@ -94,35 +95,19 @@ mod tests {
 
     #[test]
     fn etags_change_with_every_input() {
-        let base = etag(
-            "v1",
-            "1/100x.jpg",
-            FormatChoice::Explicit(OutputFormat::Jpeg),
-        );
+        let jpeg = FormatChoice::Explicit(OutputFormat::Jpeg);
+        let base = etag("v1", "1/100x.jpg", "settings", jpeg);
         assert!(base.starts_with('"') && base.ends_with('"') && base.len() == 26);
-        assert_eq!(
-            base,
-            etag(
-                "v1",
-                "1/100x.jpg",
-                FormatChoice::Explicit(OutputFormat::Jpeg)
-            )
-        );
+        assert_eq!(base, etag("v1", "1/100x.jpg", "settings", jpeg));
         for other in [
-            etag(
-                "v2",
-                "1/100x.jpg",
-                FormatChoice::Explicit(OutputFormat::Jpeg),
-            ),
-            etag(
-                "v1",
-                "1/101x.jpg",
-                FormatChoice::Explicit(OutputFormat::Jpeg),
-            ),
-            etag("v1", "1/100x.jpg", FormatChoice::Source),
+            etag("v2", "1/100x.jpg", "settings", jpeg),
+            etag("v1", "1/101x.jpg", "settings", jpeg),
+            etag("v1", "1/100x.jpg", "other settings", jpeg),
+            etag("v1", "1/100x.jpg", "settings", FormatChoice::Source),
             etag(
                 "v1",
                 "1/100x.jpg",
+                "settings",
                 FormatChoice::Negotiated(OutputFormat::WebP),
             ),
         ] {

@@ -1,140 +1,117 @@
-//! Generates the httpd/APR bindings of the Apache adapter (only with the `apache` feature).
+//! Generates the httpd/APR bindings of the Apache adapter (the `-sys` layer, `src/ffi.rs`).
 //!
 //! Include paths and defines come from the httpd we build for, through `apxs -q` (as ngx-rust asks
 //! nginx's build): `APXS=/path/to/apxs` selects another httpd, `TOFU_APACHE_CFLAGS` adds flags.
 //! Only the items the adapter uses are allowlisted, so the bindings stay small and reviewable.
 
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn apxs_query(apxs: &str, var: &str) -> String {
+    let out = Command::new(apxs)
+        .args(["-q", var])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("running {apxs} -q {var}: {e} (install apache2-dev or set APXS)")
+        });
+    assert!(out.status.success(), "{apxs} -q {var} failed");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    libjpeg_shim();
-    #[cfg(feature = "apache")]
-    apache::generate();
-}
-
-/// The C shim over libjpeg's own API (src/transform/libjpeg/shim.c: setjmp error handling, a
-/// source that jumps over unneeded scans), linked with the system libjpeg (Debian's
-/// libjpeg62-turbo-dev: headers and libjpeg.so).
-fn libjpeg_shim() {
-    println!("cargo:rerun-if-changed=src/transform/libjpeg/shim.c");
-    println!("cargo:rerun-if-changed=src/transform/libjpeg/shim.h");
-    cc::Build::new()
-        .file("src/transform/libjpeg/shim.c")
-        .opt_level(2)
-        .flag_if_supported("-Wall")
-        .compile("tofu_jpeg_shim");
-    println!("cargo:rustc-link-lib=jpeg");
-}
-
-#[cfg(feature = "apache")]
-mod apache {
-    use std::env;
-    use std::path::PathBuf;
-    use std::process::Command;
-
-    fn apxs_query(apxs: &str, var: &str) -> String {
-        let out = Command::new(apxs)
-            .args(["-q", var])
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("running {apxs} -q {var}: {e} (install apache2-dev or set APXS)")
-            });
-        assert!(out.status.success(), "{apxs} -q {var} failed");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    println!("cargo:rerun-if-env-changed=APXS");
+    println!("cargo:rerun-if-env-changed=TOFU_APACHE_CFLAGS");
+    println!("cargo:rerun-if-changed=src/wrapper.h");
+    let apxs = env::var("APXS").unwrap_or_else(|_| "apxs".to_string());
+    let include = apxs_query(&apxs, "INCLUDEDIR");
+    let apr_include = apxs_query(&apxs, "APR_INCLUDEDIR");
+    let extra = apxs_query(&apxs, "EXTRA_CPPFLAGS");
+    for dir in [&include, &apr_include] {
+        println!("cargo:rerun-if-changed={dir}");
     }
 
-    pub fn generate() {
-        println!("cargo:rerun-if-env-changed=APXS");
-        println!("cargo:rerun-if-env-changed=TOFU_APACHE_CFLAGS");
-        println!("cargo:rerun-if-changed=src/apache/wrapper.h");
-        let apxs = env::var("APXS").unwrap_or_else(|_| "apxs".to_string());
-        let include = apxs_query(&apxs, "INCLUDEDIR");
-        let apr_include = apxs_query(&apxs, "APR_INCLUDEDIR");
-        let extra = apxs_query(&apxs, "EXTRA_CPPFLAGS");
-        for dir in [&include, &apr_include] {
-            println!("cargo:rerun-if-changed={dir}");
-        }
-
-        let mut builder = bindgen::Builder::default()
-            .header("src/apache/wrapper.h")
-            .clang_arg(format!("-I{include}"))
-            .clang_arg(format!("-I{apr_include}"))
-            .clang_args(extra.split_whitespace())
-            .clang_args(
-                env::var("TOFU_APACHE_CFLAGS")
-                    .unwrap_or_default()
-                    .split_whitespace(),
-            )
-            .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
-            .derive_default(true)
-            .layout_tests(false)
-            .generate_comments(false);
-        for f in [
-            "ap_hook_handler",
-            "ap_hook_post_config",
-            "ap_hook_check_config",
-            "ap_hook_child_init",
-            "ap_hook_map_to_storage",
-            "ap_location_walk",
-            "ap_log_rerror_",
-            "ap_log_error_",
-            "ap_set_content_type",
-            "ap_set_content_length",
-            "ap_rwrite",
-            "ap_custom_response",
-            "ap_index_of_response",
-            "ap_get_core_module_config",
-            "ap_get_server_description",
-            "ap_server_root_relative",
-            "apr_table_set",
-            "apr_table_get",
-            "apr_pstrdup",
-            "apr_pstrmemdup",
-            "apr_pool_cleanup_register",
-            "apr_pool_cleanup_null",
-        ] {
-            builder = builder.allowlist_function(f);
-        }
-        for t in [
-            "module",
-            "command_rec",
-            "cmd_parms",
-            "request_rec",
-            "server_rec",
-            "ap_directive_t",
-            "core_dir_config",
-            "core_server_config",
-            "apr_array_header_t",
-            "apr_pool_t",
-        ] {
-            builder = builder.allowlist_type(t);
-        }
-        for v in [
-            "ap_conftree",
-            "ap_server_conf",
-            "ap_server_root",
-            "MODULE_MAGIC_COOKIE",
-            "MODULE_MAGIC_NUMBER_MAJOR",
-            "MODULE_MAGIC_NUMBER_MINOR",
-            "APR_HOOK_MIDDLE",
-            "APR_HOOK_FIRST",
-            "APLOG_.*",
-            "OK",
-            "DECLINED",
-            "DONE",
-            "RSRC_CONF",
-            "ACCESS_CONF",
-            "HTTP_INTERNAL_SERVER_ERROR",
-        ] {
-            builder = builder.allowlist_var(v);
-        }
-        let bindings = builder
-            .generate()
-            .expect("bindgen could not generate the httpd bindings");
-        let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("httpd_bindings.rs");
-        bindings.write_to_file(out).expect("writing bindings");
-
-        // httpd unloads and reloads the module on every restart: a thread-local destructor
-        // must never point into an unmapped library.
-        println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
+    let mut builder = bindgen::Builder::default()
+        .header("src/wrapper.h")
+        .clang_arg(format!("-I{include}"))
+        .clang_arg(format!("-I{apr_include}"))
+        .clang_args(extra.split_whitespace())
+        .clang_args(
+            env::var("TOFU_APACHE_CFLAGS")
+                .unwrap_or_default()
+                .split_whitespace(),
+        )
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()))
+        .derive_default(true)
+        .layout_tests(false)
+        .generate_comments(false);
+    for f in [
+        "ap_hook_handler",
+        "ap_hook_post_config",
+        "ap_hook_check_config",
+        "ap_hook_child_init",
+        "ap_hook_map_to_storage",
+        "ap_location_walk",
+        "ap_log_rerror_",
+        "ap_log_error_",
+        "ap_set_content_type",
+        "ap_set_content_length",
+        "ap_rwrite",
+        "ap_custom_response",
+        "ap_index_of_response",
+        "ap_get_core_module_config",
+        "ap_get_server_description",
+        "ap_server_root_relative",
+        "apr_table_set",
+        "apr_table_get",
+        "apr_pstrdup",
+        "apr_pstrmemdup",
+        "apr_pool_cleanup_register",
+        "apr_pool_cleanup_null",
+    ] {
+        builder = builder.allowlist_function(f);
     }
+    for t in [
+        "module",
+        "command_rec",
+        "cmd_parms",
+        "request_rec",
+        "server_rec",
+        "ap_directive_t",
+        "core_dir_config",
+        "core_server_config",
+        "apr_array_header_t",
+        "apr_pool_t",
+    ] {
+        builder = builder.allowlist_type(t);
+    }
+    for v in [
+        "ap_conftree",
+        "ap_server_conf",
+        "ap_server_root",
+        "MODULE_MAGIC_COOKIE",
+        "MODULE_MAGIC_NUMBER_MAJOR",
+        "MODULE_MAGIC_NUMBER_MINOR",
+        "APR_HOOK_MIDDLE",
+        "APR_HOOK_FIRST",
+        "APLOG_.*",
+        "OK",
+        "DECLINED",
+        "DONE",
+        "RSRC_CONF",
+        "ACCESS_CONF",
+        "HTTP_INTERNAL_SERVER_ERROR",
+    ] {
+        builder = builder.allowlist_var(v);
+    }
+    let bindings = builder
+        .generate()
+        .expect("bindgen could not generate the httpd bindings");
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("httpd_bindings.rs");
+    bindings.write_to_file(out).expect("writing bindings");
+
+    // httpd unloads and reloads the module on every restart: a thread-local destructor
+    // must never point into an unmapped library.
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-z,nodelete");
 }

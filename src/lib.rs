@@ -1,33 +1,28 @@
-//! mod_tofu: an Apache httpd 2.4 module that answers signed image URLs with resized images.
+//! mod_tofu: the Apache httpd 2.4 module (`LoadModule tofu_module …/mod_tofu.so`) that answers
+//! signed image URLs with resized images. This crate is the Apache adapter and nothing else: it
+//! touches httpd, APR and `unsafe`, and hands every request to `tofu_core`, which knows nothing
+//! of Apache (DESIGN.md, "Layers").
 //!
-//! The crate is layered as DESIGN.md draws it. The core (`url`, `signature`, `transform`,
-//! `storage`, `config`, `error`) is safe Rust that knows nothing of Apache; `handler` runs one
-//! request through the core; `apache` (only with the `apache` feature, i.e. in the module build) is
-//! the FFI adapter and the only place allowed to use `unsafe` — besides the codec binding
-//! `transform::libjpeg`, a thin wrapper over a C shim that exists because the TurboJPEG API cannot
-//! skip progressive scans or turn block smoothing off.
-#![deny(unsafe_code)]
+//! `ffi` is the bindgen layer (`build.rs`); `pool`, `request` and `log` are thin safe wrappers
+//! whose lifetimes are tied to the pool or request httpd lends; `directives`, `hooks` and
+//! `sections` are the `extern "C"` entry points and what they do with the configuration (each
+//! entry point under `catch_unwind`); `process` keeps this child's state; `module` is the exported `tofu_module` that `LoadModule`
+//! finds.
 
-pub mod admission;
-pub mod coalesce;
-pub mod config;
-pub mod config_tree;
-pub mod error;
-pub mod handler;
-pub mod negotiate;
-pub mod ops;
-pub mod process;
-pub mod signature;
-pub mod storage;
-pub mod transform;
-pub mod url;
-pub mod validators;
+mod directives;
+mod ffi;
+mod hooks;
+mod log;
+mod module;
+mod pool;
+mod process;
+mod request;
+mod sections;
 
-#[cfg(feature = "apache")]
-#[allow(unsafe_code)]
-mod apache;
-
-/// Version of the image pipeline; part of every ETag so a pipeline change invalidates caches.
-/// Bump it whenever output bytes change for the same input (2: libjpeg decode with a 1.3
-/// shrink-on-load margin, baseline thumbnails with optimised Huffman tables).
-pub const PIPELINE_VERSION: u32 = 2;
+/// Runs an entry point's body; a panic becomes `on_panic()` instead of unwinding into C.
+fn guard<T>(on_panic: impl FnOnce(String) -> T, body: impl FnOnce() -> T) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(value) => value,
+        Err(payload) => on_panic(tofu_core::handler::panic_message(&*payload)),
+    }
+}

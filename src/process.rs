@@ -1,30 +1,30 @@
-//! State shared by every thread of one child process: the transform slots, the in-flight
-//! table of request coalescing and the storage stacks (S3 clients, I/O pools, breakers).
-//!
-//! It holds no thread, runtime or connection until a request needs one; the adapter creates it lazily in each child (never
-//! in the parent before fork) and keeps it in a pool, not in a Rust static.
+//! This child's process state (`tofu_core::process::ProcessState`: transform slots, coalescing,
+//! storage stacks), kept in the main server's per-server config slot rather than in a Rust
+//! static, so it lives exactly as long as the configuration generation (DESIGN.md, "Inside a
+//! worker").
 
-use std::sync::Arc;
+use std::sync::OnceLock;
 
-use crate::admission::Admission;
-use crate::coalesce::Coalescer;
-use crate::error::TofuError;
-use crate::storage::{Stacks, Validators};
-use crate::transform::Encoded;
+use super::ffi;
+use super::module::module_index;
+use tofu_core::process::ProcessState;
 
-/// A finished transform and the version of the original it came from, shared between
-/// coalesced requests.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Rendered {
-    pub encoded: Encoded,
-    pub validators: Validators,
+/// What `create_server_config` places for every server. Only the main server's is used: it is
+/// filled lazily in each child, so the parent only ever holds the empty cell and nothing crosses
+/// a fork.
+#[derive(Default)]
+pub struct ServerSlot {
+    process: OnceLock<ProcessState>,
 }
 
-/// The per-process state every request of a child sees.
-#[derive(Default)]
-pub struct ProcessState {
-    pub admission: Admission,
-    pub coalescer: Coalescer<Result<Arc<Rendered>, TofuError>>,
-    /// Built on first use per location spec; threads and connections only ever exist here.
-    pub storages: Stacks,
+/// This child's process state (created on first use).
+pub fn state<'a>() -> Option<&'a ProcessState> {
+    // SAFETY: ap_server_conf is the main server for the life of the configuration generation.
+    let main = unsafe { ffi::ap_server_conf.as_ref() }?;
+    // SAFETY: our slot in a live server's config vector holds a ServerSlot placed by
+    // create_server_config in pconf, which outlives every request and child of the generation.
+    let slot = unsafe {
+        (ffi::module_config(main.module_config, module_index()) as *const ServerSlot).as_ref()
+    }?;
+    Some(slot.process.get_or_init(ProcessState::default))
 }

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mod_tofu::signature::{sign, Keys};
-use mod_tofu::url::parse;
+use tofu_core::signature::{sign, Keys};
+use tofu_core::url::parse;
 
 fuzz_target!(|input: (Vec<u8>, u8, &str)| {
     let (key, bytes, path) = input;

@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mod_tofu::ops::{Gravity, Ops, OutputFormat, Size};
-use mod_tofu::transform::{run, Job, Limits};
+use tofu_core::ops::{Gravity, Ops, OutputFormat, Size};
+use tofu_core::transform::{run, Job, Limits};
 
 const LIMITS: Limits = Limits {
     max_source_pixels: 4_000_000,

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mod_tofu::storage::key_segments;
-use mod_tofu::url::{encode_id, parse, request_target_path};
+use tofu_core::storage::key_segments;
+use tofu_core::url::{encode_id, parse, request_target_path};
 
 fuzz_target!(|target: &str| {
     let path = request_target_path(target);

@@ -6,13 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use mod_tofu::config::{
+use tofu_core::config::{
     parse_secret_file, DEFAULT_MAX_OUTPUT_DIMENSION, DEFAULT_MAX_SOURCE_PIXELS, DEFAULT_QUALITY,
 };
-use mod_tofu::ops::OutputFormat;
-use mod_tofu::signature::{Keys, DEFAULT_SIGNATURE_BYTES};
-use mod_tofu::transform::{self, Job, Limits};
-use mod_tofu::url;
+use tofu_core::ops::OutputFormat;
+use tofu_core::signature::{Keys, DEFAULT_SIGNATURE_BYTES};
+use tofu_core::transform::{self, Job, Limits};
+use tofu_core::url;
 
 #[derive(Parser)]
 #[command(

@@ -180,7 +180,7 @@ mod tests {
     }
 
     fn read(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/testdata/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!("{}/{path}", crate::TESTDATA)).unwrap()
     }
 
     #[test]

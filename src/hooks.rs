@@ -3,17 +3,17 @@
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
 
-use super::directives;
 use super::ffi;
-use super::log;
+use super::log::{self, Server};
 use super::module::module_index;
 use super::pool::Pool;
+use super::process;
 use super::request::{HeaderTable, Request};
 use super::sections;
-use crate::config::DirConfig;
-use crate::config_tree::{self, Node};
-use crate::error::TofuError;
-use crate::handler::{self, Reply, RequestInfo};
+use tofu_core::config::DirConfig;
+use tofu_core::config_tree::{self, Node};
+use tofu_core::error::TofuError;
+use tofu_core::handler::{self, Reply, RequestInfo};
 
 const OK: c_int = ffi::OK as c_int;
 const DECLINED: c_int = ffi::DECLINED as c_int;
@@ -28,32 +28,28 @@ pub unsafe extern "C" fn check_config(
     _ptemp: *mut ffi::apr_pool_t,
     s: *mut ffi::server_rec,
 ) -> c_int {
+    // SAFETY: httpd passes the live main server.
+    let Some(server) = (unsafe { Server::from_ptr(s) }) else {
+        return SERVER_ERROR;
+    };
     super::guard(
         |panic| {
-            unsafe {
-                log::server(s, startup(ffi::APLOG_CRIT), || {
-                    format!("startup check panicked: {panic}")
-                })
-            };
+            server.log(log::startup(ffi::APLOG_CRIT), || {
+                format!("startup check panicked: {panic}")
+            });
             SERVER_ERROR
         },
         || {
-            // SAFETY: the parsed tree is complete and not modified while check_config runs.
-            let tree = unsafe { nodes(ffi::ap_conftree) };
-            let report = config_tree::check(&tree, &server_root());
+            let report = config_tree::check(&config_tree(), &server_root());
             for warning in &report.warnings {
-                unsafe {
-                    log::server(s, startup(ffi::APLOG_WARNING), || {
-                        format!("mod_tofu: {warning}")
-                    })
-                };
+                server.log(log::startup(ffi::APLOG_WARNING), || {
+                    format!("mod_tofu: {warning}")
+                });
             }
             for problem in &report.problems {
-                unsafe {
-                    log::server(s, startup(ffi::APLOG_CRIT), || {
-                        format!("mod_tofu: {problem}")
-                    })
-                };
+                server.log(log::startup(ffi::APLOG_CRIT), || {
+                    format!("mod_tofu: {problem}")
+                });
             }
             if report.problems.is_empty() {
                 OK
@@ -62,6 +58,13 @@ pub unsafe extern "C" fn check_config(
             }
         },
     )
+}
+
+/// httpd's parsed configuration as plain Rust nodes.
+fn config_tree() -> Vec<Node> {
+    // SAFETY: the tree is complete once the configuration is read, lives in pconf, and is not
+    // modified while the configuration hooks run (mod_info reads it at request time too).
+    unsafe { nodes(ffi::ap_conftree) }
 }
 
 /// httpd's ServerRoot, against which relative file names in the configuration resolve.
@@ -77,27 +80,29 @@ fn server_root() -> std::path::PathBuf {
     std::path::PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
 }
 
-fn startup(level: u32) -> i32 {
-    (level | ffi::APLOG_STARTUP) as i32
-}
-
-/// Copies httpd's directive list (siblings from `first`) into plain Rust nodes.
+/// Copies httpd's directive list (siblings from `current`) into plain Rust nodes.
+///
+/// # Safety
+/// `current` must be null or a live `ap_directive_t` whose siblings and children are live.
 unsafe fn nodes(mut current: *const ffi::ap_directive_t) -> Vec<Node> {
     let text = |p: *const c_char| {
         if p.is_null() {
             String::new()
         } else {
-            CStr::from_ptr(p).to_string_lossy().into_owned()
+            // SAFETY: httpd's directive strings are NUL-terminated and live in pconf.
+            unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
         }
     };
     let mut out = Vec::new();
-    while let Some(d) = current.as_ref() {
+    // SAFETY: the caller's promise, for this node and (recursively) its siblings and children.
+    while let Some(d) = unsafe { current.as_ref() } {
         out.push(Node {
             name: text(d.directive),
             args: text(d.args),
             file: text(d.filename),
             line: d.line_num.max(0) as u32,
-            children: nodes(d.first_child),
+            // SAFETY: as above.
+            children: unsafe { nodes(d.first_child) },
         });
         current = d.next;
     }
@@ -113,63 +118,58 @@ pub unsafe extern "C" fn post_config(
     _ptemp: *mut ffi::apr_pool_t,
     s: *mut ffi::server_rec,
 ) -> c_int {
+    // SAFETY: httpd passes the live main server and its configuration pool.
+    let (Some(server), Some(pconf)) = (unsafe { Server::from_ptr(s) }, unsafe {
+        Pool::from_raw(pconf)
+    }) else {
+        return SERVER_ERROR;
+    };
     super::guard(
         |panic| {
-            unsafe {
-                log::server(s, startup(ffi::APLOG_CRIT), || {
-                    format!("post_config panicked: {panic}")
-                })
-            };
+            server.log(log::startup(ffi::APLOG_CRIT), || {
+                format!("post_config panicked: {panic}")
+            });
             SERVER_ERROR
         },
         || {
-            // SAFETY: the configuration is complete, no request runs yet, and every section
-            // vector lives in pconf.
-            let tree = unsafe { nodes(ffi::ap_conftree) };
-            let paths = config_tree::handler_locations(&tree);
-            let Some(pool) = (unsafe { Pool::from_raw(pconf) }) else {
-                return SERVER_ERROR;
-            };
-            let marked = unsafe { sections::mark_handler_sections(s, pool, &paths) };
-            unsafe {
-                log::server(s, ffi::APLOG_DEBUG as i32, || {
-                    format!(
-                        "mod_tofu: URL prefixes of SetHandler tofu: {paths:?} ({marked} sections)"
-                    )
-                })
-            };
-            unsafe {
-                log::server(s, ffi::APLOG_NOTICE as i32, || {
-                    format!(
-                        "mod_tofu {} (image pipeline {}) configured",
-                        env!("CARGO_PKG_VERSION"),
-                        crate::PIPELINE_VERSION
-                    )
-                })
-            };
+            let paths = config_tree::handler_locations(&config_tree());
+            // SAFETY: post_config, before any request: the sections live in pconf.
+            let marked = unsafe { sections::mark_handler_sections(server, pconf, &paths) };
+            server.log(ffi::APLOG_DEBUG as i32, || {
+                format!("mod_tofu: URL prefixes of SetHandler tofu: {paths:?} ({marked} sections)")
+            });
+            server.log(ffi::APLOG_NOTICE as i32, || {
+                format!(
+                    "mod_tofu {} (image pipeline {}) configured",
+                    env!("CARGO_PKG_VERSION"),
+                    tofu_core::PIPELINE_VERSION
+                )
+            });
             OK
         },
     )
 }
 
 /// `child_init`: creates this child's process state (transform slots, coalescing table) —
-/// here, after fork, never in the parent.
+/// here, after fork, never in the parent — and tunes its allocator.
 pub unsafe extern "C" fn child_init(_pchild: *mut ffi::apr_pool_t, s: *mut ffi::server_rec) {
+    // SAFETY: httpd passes the live main server.
+    let Some(server) = (unsafe { Server::from_ptr(s) }) else {
+        return;
+    };
     super::guard(
         |_| (),
         || {
-            let ready = directives::process_state().is_some();
+            let ready = process::state().is_some();
             let arenas = limit_malloc_arenas();
             let mmap = fix_mmap_threshold();
-            unsafe {
-                log::server(s, ffi::APLOG_DEBUG as i32, || {
-                    format!(
-                        "mod_tofu child {} ready (state: {ready}; malloc arenas: {arenas}; \
-                         mmap threshold: {mmap})",
-                        std::process::id()
-                    )
-                })
-            }
+            server.log(ffi::APLOG_DEBUG as i32, || {
+                format!(
+                    "mod_tofu child {} ready (state: {ready}; malloc arenas: {arenas}; \
+                     mmap threshold: {mmap})",
+                    std::process::id()
+                )
+            });
         },
     )
 }
@@ -239,7 +239,7 @@ pub unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
 }
 
 /// The content handler: DECLINED unless `SetHandler tofu`; otherwise one request through
-/// `crate::handler`, written back here. A panic becomes a 500 and the worker keeps serving.
+/// `tofu_core::handler`, written back here. A panic becomes a 500 and the worker keeps serving.
 pub unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
     // SAFETY: httpd passes a live request, ours for this call.
     let request = unsafe { Request::from_ptr(r) };
@@ -248,18 +248,16 @@ pub unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
     }
     super::guard(
         |panic| {
-            unsafe {
-                log::request(r, ffi::APLOG_ERR as i32, || {
-                    format!("500 internal error (panic: {panic}); the worker keeps serving")
-                })
-            };
-            // Like every 5xx: a CDN must never keep a bug's answer.
-            // SAFETY: the live request of this call.
+            // SAFETY: the live request of this call; `serve` has unwound and holds no borrow.
             let request = unsafe { Request::from_ptr(r) };
+            request.log(ffi::APLOG_ERR as i32, || {
+                format!("500 internal error (panic: {panic}); the worker keeps serving")
+            });
+            // Like every 5xx: a CDN must never keep a bug's answer.
             request.set_header(HeaderTable::Always, "Cache-Control", "no-store");
             SERVER_ERROR
         },
-        || serve(unsafe { Request::from_ptr(r) }),
+        || serve(request),
     )
 }
 
@@ -273,7 +271,7 @@ fn serve(request: &mut Request) -> c_int {
     };
     let reply = match (
         request.dir_config::<DirConfig>(module_index()),
-        directives::process_state(),
+        process::state(),
     ) {
         (Some(config), Some(process)) => handler::handle(config, process, info),
         _ => handler::error_reply(
@@ -290,8 +288,7 @@ fn respond(request: &mut Request, reply: Reply) -> c_int {
         request.set_note(name, value);
     }
     if let Some((level, line)) = &reply.log {
-        // SAFETY: live request.
-        unsafe { log::request(request.as_ptr(), log::aplog(*level), || line.clone()) };
+        request.log(log::aplog(*level), || line.clone());
     }
     if reply.status == 304 {
         // httpd sends 304 without a body and keeps headers_out (RFC 9110 wants the validators

@@ -21,7 +21,7 @@ mod bounds;
 mod encode;
 mod geometry;
 mod jpeg;
-mod libjpeg;
+use tofu_libjpeg as libjpeg;
 mod orientation;
 mod other;
 mod pixels;

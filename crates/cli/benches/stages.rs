@@ -7,14 +7,15 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mod_tofu::transform::{self, Job, Limits};
-use mod_tofu::url;
+use tofu_core::transform::{self, Job, Limits};
+use tofu_core::url;
 
 const JOBS: [&str; 3] = ["280x210c-q80", "280x280-q80", "1024x1024-q85"];
 const RUNS: u32 = 5;
 
 fn photos() -> Vec<PathBuf> {
-    let top = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The repository's top, two levels above this crate.
+    let top = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     for dir in [
         "target/bench/corpus",
         "testdata/exif-orientation",

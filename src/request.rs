@@ -31,7 +31,8 @@ impl Request {
     /// # Safety
     /// `r` must be a live request for the returned lifetime, used by this thread only.
     pub unsafe fn from_ptr<'a>(r: *mut ffi::request_rec) -> &'a mut Request {
-        &mut *(r as *mut Request)
+        // SAFETY: the caller's promise; `Request` is a transparent view of `request_rec`.
+        unsafe { &mut *(r as *mut Request) }
     }
 
     pub fn as_ptr(&self) -> *const ffi::request_rec {
@@ -71,6 +72,13 @@ impl Request {
         result.ok_or(status)
     }
 
+    /// Logs `message()` about this request if `level` is enabled for this module here.
+    #[track_caller]
+    pub fn log(&self, level: i32, message: impl FnOnce() -> String) {
+        // SAFETY: a live request (this view's promise).
+        unsafe { super::log::request(self.as_ptr(), level, message) }
+    }
+
     pub fn method(&self) -> &str {
         c_str(self.0.method).unwrap_or("")
     }
@@ -78,7 +86,7 @@ impl Request {
     /// The path as the client sent it: not percent-decoded, no query string. (`r->uri` is
     /// decoded and normalised by httpd; the signature covers what the client sent.)
     pub fn raw_path(&self) -> &str {
-        crate::url::request_target_path(c_str(self.0.unparsed_uri).unwrap_or(""))
+        tofu_core::url::request_target_path(c_str(self.0.unparsed_uri).unwrap_or(""))
     }
 
     /// A request header (the first one of that name).

@@ -4,7 +4,7 @@ use super::*;
 use crate::ops::{Gravity, Region};
 
 fn testdata(path: &str) -> Vec<u8> {
-    let full = format!("{}/testdata/{path}", env!("CARGO_MANIFEST_DIR"));
+    let full = format!("{}/{path}", crate::TESTDATA);
     std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
@@ -138,10 +138,7 @@ fn exif_orientations_all_come_out_upright() {
     let turned: Vec<String> = (2..=8)
         .map(|n| format!("Landscape_{n}.jpg"))
         .filter(|name| {
-            let path = format!(
-                "{}/testdata/exif-orientation/{name}",
-                env!("CARGO_MANIFEST_DIR")
-            );
+            let path = format!("{}/exif-orientation/{name}", crate::TESTDATA);
             name.contains('6') || name.contains('8') || std::path::Path::new(&path).exists()
         })
         .collect();

@@ -139,14 +139,13 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
     reply
 }
 
-/// The words of a panic's payload (for the log line).
+/// The words of a panic's payload, for the log line (the handler's and the adapter's guards).
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    let text = payload
+    payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_string());
-    format!("panic: {text}; the worker keeps serving")
+        .unwrap_or_else(|| "unknown panic".to_string())
 }
 
 /// The reply to a failure: status, cache policy by status class, log line.
@@ -420,7 +419,7 @@ mod tests {
     }
 
     fn testdata() -> String {
-        format!("{}/testdata", env!("CARGO_MANIFEST_DIR"))
+        crate::TESTDATA.to_string()
     }
 
     const LANDSCAPE: &str = "exif-orientation/Landscape_1.jpg";

@@ -1,5 +1,6 @@
-//! libjpeg (Debian's libjpeg62-turbo, its own API, not TurboJPEG) behind a safe interface: the
-//! only `unsafe` of the codec layer, kept in this one module.
+//! tofu-libjpeg: libjpeg (Debian's libjpeg62-turbo, its own API, not TurboJPEG) behind a safe
+//! interface. The codec binding layer of DESIGN.md: besides the Apache adapter, the only crate
+//! with `unsafe`, so that the core can forbid it.
 //!
 //! The C half (`shim.c`, compiled by build.rs) catches libjpeg's fatal errors with setjmp and
 //! returns error codes, so no longjmp ever crosses a Rust frame. This half owns the handle and
@@ -9,7 +10,7 @@
 //!   chosen 1/N scale, then the decode of a window, jumping over byte ranges (the progressive
 //!   scans the scaled IDCT never reads: chosen by the caller, see `jpeg.rs`);
 //! - [`encode`]: pixels to JPEG in memory.
-#![allow(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn)]
 
 use std::ffi::{c_char, c_int, c_long, CStr};
 use std::marker::PhantomData;
@@ -328,8 +329,7 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// Decodes a whole JPEG at full size (for tests and benchmarks).
-#[allow(dead_code)]
+/// Decodes a whole JPEG at full size (what tests compare a scaled decode with).
 pub fn decode_all(source: &[u8], output: Output) -> Result<Window, Error> {
     let mut decoder = Decoder::new(source)?;
     let scaled = decoder.scale(1, output)?;

@@ -18,9 +18,9 @@ use cpu_time::ThreadTime;
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
-use mod_tofu::config::DEFAULT_QUALITY;
-use mod_tofu::transform::{self, Job, Limits};
-use mod_tofu::url;
+use tofu_core::config::DEFAULT_QUALITY;
+use tofu_core::transform::{self, Job, Limits};
+use tofu_core::url;
 
 #[derive(Parser)]
 #[command(

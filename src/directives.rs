@@ -1,6 +1,6 @@
 //! Per-directory config objects and the directive table, as httpd's own modules do it:
 //! create/merge build a fresh [`DirConfig`] in the pool httpd passes, and one `TAKE1`
-//! trampoline dispatches every directive to its parser in `crate::config`.
+//! trampoline dispatches every directive to its parser in `tofu_core::config`.
 
 use std::ffi::{c_void, CStr};
 use std::os::raw::{c_char, c_int};
@@ -10,7 +10,8 @@ use std::ptr;
 
 use super::ffi;
 use super::pool::Pool;
-use crate::config::{DirConfig, Setter, DIRECTIVES};
+use super::process::ServerSlot;
+use tofu_core::config::{DirConfig, Setter, DIRECTIVES};
 
 const COMMAND_COUNT: usize = DIRECTIVES.len() + 1;
 
@@ -28,7 +29,7 @@ impl CommandTable {
     }
 }
 
-/// One entry per `crate::config::DIRECTIVES`, its index in `cmd_data`. Allowed in the server
+/// One entry per `tofu_core::config::DIRECTIVES`, its index in `cmd_data`. Allowed in the server
 /// config, `<VirtualHost>`, `<Location>` and `<Directory>`, never in `.htaccess` (keys and storage
 /// are the operator's, not a content author's).
 pub static COMMANDS: CommandTable = CommandTable(build_commands());
@@ -72,6 +73,7 @@ pub unsafe extern "C" fn create_dir_config(
             let path = if dir.is_null() {
                 None
             } else {
+                // SAFETY: a non-null section path is a NUL-terminated string in pconf.
                 unsafe { CStr::from_ptr(dir) }.to_str().ok()
             };
             pool.place(DirConfig::new(path)) as *mut c_void
@@ -79,14 +81,8 @@ pub unsafe extern "C" fn create_dir_config(
     )
 }
 
-/// Per-server state: the process-wide state lives in the main server's slot, created lazily in
-/// each child (the parent only ever holds the empty cell, so nothing crosses a fork).
-#[derive(Default)]
-pub struct ServerSlot {
-    pub process: std::sync::OnceLock<crate::process::ProcessState>,
-}
-
-/// `create_server_config`: an empty slot per server, owned by pconf.
+/// `create_server_config`: an empty per-server slot for this child's process state, owned by
+/// pconf (see `process`).
 pub unsafe extern "C" fn create_server_config(
     p: *mut ffi::apr_pool_t,
     _s: *mut ffi::server_rec,
@@ -94,28 +90,11 @@ pub unsafe extern "C" fn create_server_config(
     super::guard(
         |_| ptr::null_mut(),
         || {
+            // SAFETY: httpd passes its live configuration pool.
             let pool = unsafe { Pool::from_raw(p) }.expect("no pool");
             pool.place(ServerSlot::default()) as *mut c_void
         },
     )
-}
-
-/// This child's process state (created on first use).
-pub fn process_state<'a>() -> Option<&'a crate::process::ProcessState> {
-    // SAFETY: ap_server_conf is the main server for the life of the config generation; our slot
-    // in it is a ServerSlot placed by create_server_config in pconf, which outlives requests.
-    unsafe {
-        let main = ffi::ap_server_conf;
-        if main.is_null() {
-            return None;
-        }
-        let slot = ffi::module_config((*main).module_config, super::module::module_index())
-            as *const ServerSlot;
-        slot.as_ref().map(|slot| {
-            slot.process
-                .get_or_init(crate::process::ProcessState::default)
-        })
-    }
 }
 
 /// `merge_dir_config`: a new config, child over parent, inputs untouched. Runs per request, so
@@ -140,6 +119,7 @@ pub unsafe extern "C" fn merge_dir_config(
                 (None, Some(only)) | (Some(only), None) => only.clone(),
                 (None, None) => DirConfig::default(),
             };
+            // SAFETY: httpd passes a live pool (the request's, or pconf at startup).
             let pool = unsafe { Pool::from_raw(p) }.expect("no pool");
             pool.place(merged) as *mut c_void
         },
@@ -154,8 +134,11 @@ enum Args {
 
 /// Every directive goes through here: `cmd->info` holds its index in `DIRECTIVES`. An error
 /// string makes httpd stop with "Syntax error on line N of FILE: …".
+///
+/// # Safety
+/// `cmd` must be httpd's live `cmd_parms` of this directive and `mconfig` our section's config.
 unsafe fn dispatch(cmd: *mut ffi::cmd_parms, mconfig: *mut c_void, args: Args) -> *const c_char {
-    // SAFETY: httpd passes a live cmd_parms and our section's config.
+    // SAFETY: httpd passes a live cmd_parms whose pool lives as long as the configuration.
     let pool = unsafe { Pool::from_raw((*cmd).pool) };
     let Some(pool) = pool else {
         return c"mod_tofu: no pool".as_ptr();
@@ -163,15 +146,18 @@ unsafe fn dispatch(cmd: *mut ffi::cmd_parms, mconfig: *mut c_void, args: Args) -
     let result = super::guard(
         |panic| Err(format!("internal error: {panic}")),
         || {
+            // SAFETY: a live cmd_parms; `info` is the index our table put there.
             let index = unsafe { (*cmd).info } as usize;
             let directive = DIRECTIVES
                 .get(index)
                 .ok_or_else(|| "unknown directive".to_string())?;
+            // SAFETY: our section's config, placed by create_dir_config, used by this call alone.
             let config = unsafe { (mconfig as *mut DirConfig).as_mut() }
                 .ok_or_else(|| "no config".to_string())?;
             let words = |ptrs: &[*const c_char]| -> Result<Vec<&str>, String> {
                 ptrs.iter()
                     .map(|&p| {
+                        // SAFETY: httpd's arguments are NUL-terminated and live in its pool.
                         unsafe { CStr::from_ptr(p) }
                             .to_str()
                             .map_err(|_| "argument is not UTF-8".to_string())
@@ -219,7 +205,8 @@ unsafe extern "C" fn take1(
     mconfig: *mut c_void,
     arg: *const c_char,
 ) -> *const c_char {
-    dispatch(cmd, mconfig, Args::Words(vec![arg]))
+    // SAFETY: httpd calls this with the live cmd_parms and config of one of our directives.
+    unsafe { dispatch(cmd, mconfig, Args::Words(vec![arg])) }
 }
 
 unsafe extern "C" fn take2(
@@ -228,7 +215,8 @@ unsafe extern "C" fn take2(
     a: *const c_char,
     b: *const c_char,
 ) -> *const c_char {
-    dispatch(cmd, mconfig, Args::Words(vec![a, b]))
+    // SAFETY: httpd calls this with the live cmd_parms and config of one of our directives.
+    unsafe { dispatch(cmd, mconfig, Args::Words(vec![a, b])) }
 }
 
 unsafe extern "C" fn flag(
@@ -236,5 +224,6 @@ unsafe extern "C" fn flag(
     mconfig: *mut c_void,
     on: c_int,
 ) -> *const c_char {
-    dispatch(cmd, mconfig, Args::Flag(on != 0))
+    // SAFETY: httpd calls this with the live cmd_parms and config of one of our directives.
+    unsafe { dispatch(cmd, mconfig, Args::Flag(on != 0)) }
 }

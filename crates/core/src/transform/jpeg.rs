@@ -392,7 +392,7 @@ mod tests {
     /// been built.
     #[test]
     fn skipping_unread_scans_changes_no_pixel() {
-        let top = env!("CARGO_MANIFEST_DIR");
+        let top = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
         let mut files = vec![format!("{top}/testdata/jpeg/progressive.jpg")];
         if let Ok(dir) = std::fs::read_dir(format!("{top}/target/bench/corpus")) {
             files.extend(dir.flatten().map(|e| e.path().display().to_string()));
@@ -449,7 +449,7 @@ mod tests {
 
     #[test]
     fn a_header_with_stray_bytes_still_decodes() {
-        let path = format!("{}/testdata/jpeg/baseline.jpg", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/jpeg/baseline.jpg", crate::TESTDATA);
         let good = std::fs::read(path).unwrap();
         // Two stray bytes before the first DQT segment: libjpeg warns while reading the header.
         let dqt = good.windows(2).position(|m| m == [0xFF, 0xDB]).unwrap();

@@ -14,7 +14,7 @@ const LIMITS: Limits = Limits {
 };
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata")
+    Path::new(crate::TESTDATA).to_path_buf()
 }
 
 /// The image files of a testdata folder (licences, READMEs and scripts left out), sorted.

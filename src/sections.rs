@@ -12,9 +12,10 @@
 use std::ffi::{c_void, CStr};
 
 use super::ffi;
+use super::log::Server;
 use super::module::module_index;
 use super::pool::Pool;
-use crate::config::DirConfig;
+use tofu_core::config::DirConfig;
 
 /// Marks the `<Location>` sections whose path is in `handler_paths` (from the configuration
 /// tree: those that set `SetHandler tofu`) in every server from `main` on; returns how many.
@@ -23,42 +24,49 @@ use crate::config::DirConfig;
 /// Only from `post_config`: `main` is the live main server, `pconf` its configuration pool,
 /// and no request runs.
 pub unsafe fn mark_handler_sections(
-    main: *mut ffi::server_rec,
+    main: &Server,
     pconf: Pool<'_>,
     handler_paths: &[String],
 ) -> usize {
     let index = module_index();
     let mut marked = 0;
-    let mut server = main;
-    // SAFETY (whole loop): httpd's server list, core's server config and its section arrays
-    // are complete and only read or written by this thread while post_config runs.
+    let mut server: *const ffi::server_rec = main.as_ptr();
+    // SAFETY: httpd's list of servers, each live for the configuration generation.
     while let Some(s) = unsafe { server.as_ref() } {
+        // SAFETY: every server has core's server config.
         let core = unsafe { ffi::ap_get_core_module_config(s.module_config) }
             as *const ffi::core_server_config;
+        // SAFETY: core's server config of a live server.
         let sections = unsafe { core.as_ref() }.map_or(std::ptr::null_mut(), |c| c.sec_url);
+        // SAFETY: core's `sec_url` is an array of section config vectors.
         for &vector in unsafe { array_elements(sections) } {
+            // SAFETY: `vector` is a live section vector: it has core's per-directory config.
             let dir =
                 unsafe { ffi::ap_get_core_module_config(vector) } as *const ffi::core_dir_config;
+            // SAFETY: as above.
             let Some(dir) = (unsafe { dir.as_ref() }) else {
                 continue;
             };
             if !dir.r.is_null() || dir.d.is_null() {
                 continue; // a regex section: refused by the startup check
             }
+            // SAFETY: the section's path, NUL-terminated in pconf.
             let path = unsafe { CStr::from_ptr(dir.d) }.to_string_lossy();
             let path = path.trim_end_matches('/');
             if !handler_paths.iter().any(|p| p == path) {
                 continue;
             }
+            // SAFETY: the vector has a slot for every loaded module, ours at `index`; nothing
+            // else reads or writes it while post_config runs.
             let slot = unsafe { (vector as *mut *mut c_void).add(index as usize) };
-            let config = unsafe { *slot } as *mut DirConfig;
-            let config = if config.is_null() {
-                let created = pconf.place(DirConfig::new(Some(path)));
-                unsafe { *slot = created as *mut c_void };
-                created
-            } else {
-                config
-            };
+            // SAFETY: as above; the slot holds null or a DirConfig placed by create_dir_config.
+            let mut config = unsafe { *slot } as *mut DirConfig;
+            if config.is_null() {
+                config = pconf.place(DirConfig::new(Some(path)));
+                // SAFETY: as above; the new config lives in pconf, as long as the vector.
+                unsafe { *slot = config as *mut c_void };
+            }
+            // SAFETY: a live DirConfig in pconf that no other thread sees before the children.
             unsafe { (*config).set_handler_here() };
             marked += 1;
         }
@@ -74,13 +82,17 @@ pub unsafe fn mark_handler_sections(
 unsafe fn array_elements<'a>(
     array: *const ffi::apr_array_header_t,
 ) -> &'a [*mut ffi::ap_conf_vector_t] {
+    // SAFETY: the caller's promise.
     match unsafe { array.as_ref() } {
-        Some(a) if !a.elts.is_null() && a.nelts > 0 => unsafe {
-            std::slice::from_raw_parts(
-                a.elts as *const *mut ffi::ap_conf_vector_t,
-                a.nelts as usize,
-            )
-        },
+        Some(a) if !a.elts.is_null() && a.nelts > 0 => {
+            // SAFETY: `elts` holds `nelts` pointers, alive as long as the array.
+            unsafe {
+                std::slice::from_raw_parts(
+                    a.elts as *const *mut ffi::ap_conf_vector_t,
+                    a.nelts as usize,
+                )
+            }
+        }
         _ => &[],
     }
 }

@@ -274,7 +274,7 @@ fn serve(request: &mut Request) -> c_int {
         process::state(),
     ) {
         (Some(config), Some(process)) => handler::handle(config, process, info),
-        _ => handler::error_reply(
+        _ => Reply::from_error(
             &DirConfig::default(),
             info,
             &TofuError::Misconfigured("no mod_tofu config for this request".into()),
@@ -289,6 +289,9 @@ fn respond(request: &mut Request, reply: Reply) -> c_int {
     }
     if let Some((level, line)) = &reply.log {
         request.log(log::aplog(*level), || line.clone());
+    }
+    if let Some(etag) = &reply.etag {
+        request.set_header(HeaderTable::Normal, "ETag", etag);
     }
     if reply.status == 304 {
         // httpd sends 304 without a body and keeps headers_out (RFC 9110 wants the validators

@@ -92,8 +92,8 @@ impl Server {
 pub unsafe fn request(r: *const ffi::request_rec, level: i32, message: impl FnOnce() -> String) {
     let index = module_index();
     let wanted = level & ffi::LEVEL_MASK;
-    // SAFETY: a live request (the caller's promise).
     if wanted > ffi::APLOG_NOTICE as i32
+        // SAFETY: a live request (the caller's promise).
         && unsafe { ffi::request_module_loglevel(r, index) } < wanted
     {
         return;

@@ -40,14 +40,14 @@ impl<T> Default for Coalescer<T> {
 
 /// Removes the leader's flight and wakes its followers even if the leader unwinds, so a panic
 /// in one request never leaves others waiting.
-struct LeaderGuard<'a, T: Clone> {
+struct LeaderGuard<'a, T: Clone, A: FnOnce() -> T> {
     coalescer: &'a Coalescer<T>,
     key: &'a str,
     flight: Arc<Flight<T>>,
-    fallback: Option<T>,
+    abandoned: Option<A>,
 }
 
-impl<T: Clone> Drop for LeaderGuard<'_, T> {
+impl<T: Clone, A: FnOnce() -> T> Drop for LeaderGuard<'_, T, A> {
     fn drop(&mut self) {
         self.coalescer
             .flights
@@ -60,7 +60,7 @@ impl<T: Clone> Drop for LeaderGuard<'_, T> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if slot.is_none() {
-            *slot = self.fallback.take();
+            *slot = self.abandoned.take().map(|abandoned| abandoned());
         }
         self.flight.done.notify_all();
     }
@@ -68,13 +68,13 @@ impl<T: Clone> Drop for LeaderGuard<'_, T> {
 
 impl<T: Clone> Coalescer<T> {
     /// Runs `work` for `key`, or waits up to `wait` for an identical run already in flight.
-    /// `abandoned` is what followers get if the leader dies without a result; `timed_out` what
-    /// a follower gets when the leader takes longer than `wait`.
+    /// `abandoned` makes what followers get if the leader dies without a result (called only
+    /// then); `timed_out` what a follower gets when the leader takes longer than `wait`.
     pub fn run(
         &self,
         key: &str,
         wait: Duration,
-        abandoned: T,
+        abandoned: impl FnOnce() -> T,
         timed_out: impl FnOnce() -> T,
         work: impl FnOnce() -> T,
     ) -> (T, Role) {
@@ -97,7 +97,7 @@ impl<T: Clone> Coalescer<T> {
                 coalescer: self,
                 key,
                 flight: Arc::clone(&flight),
-                fallback: Some(abandoned),
+                abandoned: Some(abandoned),
             };
             let value = work();
             *flight.result.lock().unwrap_or_else(PoisonError::into_inner) = Some(value.clone());
@@ -123,6 +123,7 @@ impl<T: Clone> Coalescer<T> {
     }
 
     /// How many distinct keys are being computed right now.
+    #[cfg(test)]
     pub fn in_flight(&self) -> usize {
         self.flights
             .lock()
@@ -150,7 +151,7 @@ mod tests {
                     c.run(
                         "k",
                         Duration::from_secs(5),
-                        0,
+                        || 0,
                         || 1,
                         || {
                             runs.fetch_add(1, Ordering::SeqCst);
@@ -174,9 +175,12 @@ mod tests {
     #[test]
     fn different_keys_and_later_requests_run_again() {
         let c: Coalescer<u32> = Coalescer::default();
-        assert_eq!(c.run("a", Duration::ZERO, 0, || 1, || 5).0, 5);
-        assert_eq!(c.run("a", Duration::ZERO, 0, || 1, || 6), (6, Role::Leader));
-        assert_eq!(c.run("b", Duration::ZERO, 0, || 1, || 7).0, 7);
+        assert_eq!(c.run("a", Duration::ZERO, || 0, || 1, || 5).0, 5);
+        assert_eq!(
+            c.run("a", Duration::ZERO, || 0, || 1, || 6),
+            (6, Role::Leader)
+        );
+        assert_eq!(c.run("b", Duration::ZERO, || 0, || 1, || 7).0, 7);
     }
 
     #[test]
@@ -188,7 +192,7 @@ mod tests {
                 c2.run(
                     "k",
                     Duration::from_secs(5),
-                    99,
+                    || 99,
                     || 1,
                     || {
                         std::thread::sleep(Duration::from_millis(200));
@@ -198,7 +202,7 @@ mod tests {
             }));
         });
         std::thread::sleep(Duration::from_millis(50));
-        let (value, role) = c.run("k", Duration::from_secs(5), 0, || 1, || 7);
+        let (value, role) = c.run("k", Duration::from_secs(5), || 0, || 1, || 7);
         leader.join().unwrap();
         assert_eq!(role, Role::Follower);
         assert_eq!(value, 99);
@@ -213,7 +217,7 @@ mod tests {
             c2.run(
                 "k",
                 Duration::from_secs(5),
-                0,
+                || 0,
                 || 1,
                 || {
                     std::thread::sleep(Duration::from_millis(500));
@@ -223,7 +227,7 @@ mod tests {
         });
         std::thread::sleep(Duration::from_millis(50));
         let started = Instant::now();
-        let (value, _) = c.run("k", Duration::from_millis(50), 0, || 2, || 7);
+        let (value, _) = c.run("k", Duration::from_millis(50), || 0, || 2, || 7);
         assert_eq!(value, 2);
         assert!(started.elapsed() < Duration::from_millis(400));
         assert_eq!(leader.join().unwrap().0, 3);

@@ -1,4 +1,4 @@
-//! One request through the core: route → verify → fetch → transform → response.
+//! One request through the core: route → verify → admit → fetch → transform → response.
 //!
 //! Plain Rust: it takes the merged config and what the request said, and returns a [`Reply`] that
 //! the Apache adapter writes out. Keeping httpd out of here is what lets unit tests drive the
@@ -8,15 +8,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::coalesce::Role;
+use crate::conditional;
 use crate::config::DirConfig;
 use crate::error::{LogLevel, TofuError};
-use crate::negotiate;
+use crate::negotiate::{self, FormatChoice};
 use crate::ops::OutputFormat;
 use crate::process::{ProcessState, Rendered};
 use crate::storage::{Storage, Validators};
 use crate::transform::{self, Job, Limits};
 use crate::url::{self, ImageRequest};
-use crate::validators::{self, FormatChoice};
 
 /// The parts of an HTTP request the handler reads.
 #[derive(Debug, Clone, Copy, Default)]
@@ -32,12 +32,14 @@ pub struct RequestInfo<'a> {
 
 /// What to send back. On an error the adapter returns `status` to httpd (so `ErrorDocument`
 /// applies) instead of writing `body`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
     /// Content-Type of `body` (success only).
     pub content_type: Option<&'static str>,
-    /// Response headers, in order.
+    /// The ETag of a 200 or 304.
+    pub etag: Option<String>,
+    /// The other response headers, in order.
     pub headers: Vec<(&'static str, String)>,
     /// The rendered image (success only), shared with coalesced requests: never copied.
     pub image: Option<Arc<Rendered>>,
@@ -49,7 +51,73 @@ pub struct Reply {
     pub notes: Vec<(&'static str, String)>,
 }
 
+/// The validators and cache headers of a 200 or a 304 of one URL (RFC 9110 wants them repeated
+/// on the 304).
+struct Validated {
+    etag: String,
+    headers: Vec<(&'static str, String)>,
+}
+
 impl Reply {
+    /// A 200 with the rendered image.
+    fn ok(rendered: Arc<Rendered>, validated: Validated) -> Reply {
+        Reply {
+            status: 200,
+            content_type: Some(rendered.encoded.format.mime_type()),
+            etag: Some(validated.etag),
+            headers: validated.headers,
+            image: Some(rendered),
+            error_message: None,
+            log: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// A 304: the client's copy is current; nothing was fetched or decoded.
+    fn not_modified(validated: Validated, raw_path: &str) -> Reply {
+        Reply {
+            status: 304,
+            content_type: None,
+            etag: Some(validated.etag),
+            headers: validated.headers,
+            image: None,
+            error_message: None,
+            log: Some((LogLevel::Debug, format!("304 not modified [{raw_path}]"))),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The answer to a failure: status, cache policy by status class, log line.
+    pub fn from_error(config: &DirConfig, request: RequestInfo<'_>, error: &TofuError) -> Reply {
+        let status = error.status();
+        let cache_control = if status >= 500 {
+            // A storage blip must never be pinned in a CDN.
+            "no-store".to_string()
+        } else {
+            config.error_cache_control().to_string()
+        };
+        let mut headers = vec![("Cache-Control", cache_control)];
+        if let Some(seconds) = error.retry_after() {
+            headers.push(("Retry-After", seconds.to_string()));
+        }
+        if matches!(error, TofuError::MethodNotAllowed(_)) {
+            headers.push(("Allow", "GET, HEAD".to_string()));
+        }
+        Reply {
+            status,
+            content_type: None,
+            etag: None,
+            headers,
+            image: None,
+            error_message: error.public_message().map(str::to_string),
+            log: Some((
+                error.log_level(),
+                format!("{status} {error} [{}]", request.raw_path),
+            )),
+            notes: vec![("tofu-error", error.to_string())],
+        }
+    }
+
     /// The bytes to send (empty for anything but a 200).
     pub fn body(&self) -> &[u8] {
         self.image
@@ -58,8 +126,11 @@ impl Reply {
             .unwrap_or_default()
     }
 
-    /// The value of the first header called `name`.
+    /// The value of the response header called `name` (the ETag included).
     pub fn header(&self, name: &str) -> Option<&str> {
+        if name.eq_ignore_ascii_case("ETag") {
+            return self.etag.as_deref();
+        }
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -85,23 +156,29 @@ struct Timings {
 /// Serves one request with the merged config of its location and its process's state.
 pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'_>) -> Reply {
     let started = Instant::now();
-    let mut timings = Timings::default();
-    let mut role = None;
+    let mut exchange = Exchange {
+        config,
+        process,
+        request,
+        timings: Timings::default(),
+        role: None,
+    };
     // A bug in one request is that request's 500 (no-store, like every 5xx), never a crashed
     // worker; the adapter's own guard is only the last resort for its glue code.
-    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        serve(config, process, request, &mut timings, &mut role)
-    }));
+    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exchange.serve()));
     let mut reply = match served {
         Ok(Ok(reply)) => reply,
-        Ok(Err(error)) => error_reply(config, request, &error),
-        Err(panic) => error_reply(
-            config,
-            request,
-            &TofuError::Internal(panic_message(&*panic)),
-        ),
+        Ok(Err(error)) => Reply::from_error(config, request, &error),
+        Err(panic) => {
+            let reason = format!(
+                "panic: {}; the worker keeps serving",
+                panic_message(&*panic)
+            );
+            Reply::from_error(config, request, &TofuError::Internal(reason))
+        }
     };
-    if let Some(reason) = timings.fallback.take() {
+    let Exchange { timings, role, .. } = exchange;
+    if let Some(reason) = timings.fallback {
         // Served, but the primary storage is failing: the operator must hear of it.
         if reply.log.is_none() {
             reply.log = Some((
@@ -148,173 +225,128 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".to_string())
 }
 
-/// The reply to a failure: status, cache policy by status class, log line.
-pub fn error_reply(config: &DirConfig, request: RequestInfo<'_>, error: &TofuError) -> Reply {
-    let status = error.status();
-    let cache_control = if status >= 500 {
-        // A storage blip must never be pinned in a CDN.
-        "no-store".to_string()
-    } else {
-        config.error_cache_control().to_string()
-    };
-    let mut headers = vec![("Cache-Control", cache_control)];
-    if let Some(seconds) = error.retry_after() {
-        headers.push(("Retry-After", seconds.to_string()));
-    }
-    if matches!(error, TofuError::MethodNotAllowed(_)) {
-        headers.push(("Allow", "GET, HEAD".to_string()));
-    }
-    Reply {
-        status,
-        content_type: None,
-        headers,
-        image: None,
-        error_message: error.public_message().map(str::to_string),
-        log: Some((
-            error.log_level(),
-            format!("{status} {error} [{}]", request.raw_path),
-        )),
-        notes: vec![("tofu-error", error.to_string())],
-    }
+/// One request on its way through the core, and what it learnt on the way (for the notes).
+struct Exchange<'a> {
+    config: &'a DirConfig,
+    process: &'a ProcessState,
+    request: RequestInfo<'a>,
+    timings: Timings,
+    /// Whether this request rendered or shared a concurrent identical request's result.
+    role: Option<Role>,
 }
 
-fn serve(
-    config: &DirConfig,
-    process: &ProcessState,
-    request: RequestInfo<'_>,
-    timings: &mut Timings,
-    role: &mut Option<Role>,
-) -> Result<Reply, TofuError> {
-    if request.method != "GET" && request.method != "HEAD" {
-        return Err(TofuError::MethodNotAllowed(request.method.to_string()));
-    }
-    config.check_servable().map_err(TofuError::Misconfigured)?;
-    let rest = strip_prefix(config, request.raw_path)?;
-    let image = url::parse_with(rest, |ops| config.resolve_ops(ops))?;
-    verify(config, &image)?;
-    let spec = config
-        .storage_spec()
-        .ok_or_else(|| TofuError::Misconfigured("no storage".into()))?;
-    let storage = process.storages.get(&spec);
-    let key = config.source_key(&image.id);
-    let choice = format_choice(config, &image, request.accept);
-    let negotiable = image.format.is_none() && config.auto_format();
-    let settings = config.answer_settings(&image.ops);
-
-    if request.if_none_match.is_some() || request.if_modified_since.is_some() {
-        let version = storage.stat(&key)?;
-        let headers = success_headers(config, &image, &settings, choice, &version, negotiable);
-        let etag = &headers[1].1;
-        if validators::not_modified(
-            request.if_none_match,
-            request.if_modified_since,
-            etag,
-            version.modified,
-        ) {
-            return Ok(Reply {
-                status: 304,
-                content_type: None,
-                headers,
-                image: None,
-                error_message: None,
-                log: Some((
-                    LogLevel::Debug,
-                    format!("304 not modified [{}]", request.raw_path),
-                )),
-                notes: Vec::new(),
-            });
+impl Exchange<'_> {
+    fn serve(&mut self) -> Result<Reply, TofuError> {
+        let (config, process, request) = (self.config, self.process, self.request);
+        if request.method != "GET" && request.method != "HEAD" {
+            return Err(TofuError::MethodNotAllowed(request.method.to_string()));
         }
+        config.check_servable().map_err(TofuError::Misconfigured)?;
+        let rest = strip_prefix(config, request.raw_path)?;
+        let image = url::parse_with(rest, |ops| config.resolve_ops(ops))?;
+        verify(config, &image)?;
+        let spec = config
+            .storage_spec()
+            .ok_or_else(|| TofuError::Misconfigured("no storage".into()))?;
+        let storage = process.storages.get(&spec);
+        let key = config.source_key(&image.id);
+        let choice = format_choice(config, &image, request.accept);
+        let negotiable = image.format.is_none() && config.auto_format();
+        let settings = config.answer_settings(&image.ops);
+        let validated = |version: &Validators| {
+            validated(config, &image, &settings, choice, version, negotiable)
+        };
+
+        if request.if_none_match.is_some() || request.if_modified_since.is_some() {
+            let version = storage.stat(&key)?;
+            let validated = validated(&version);
+            if conditional::not_modified(
+                request.if_none_match,
+                request.if_modified_since,
+                &validated.etag,
+                version.modified,
+            ) {
+                return Ok(Reply::not_modified(validated, request.raw_path));
+            }
+        }
+
+        let job = Job {
+            ops: image.ops,
+            format: choice.requested(),
+            default_quality: config.default_quality(),
+        };
+        // Identical concurrent misses (same settings and storage, original, URL and format
+        // choice) render once.
+        let flight = format!("{settings}\0{key}\0{}\0{choice:?}", image.signed_string());
+        let (rendered, role) = process.coalescer.run(
+            &flight,
+            config.queue_timeout() + FOLLOWER_EXTRA_WAIT,
+            || {
+                Err(TofuError::Internal(
+                    "the coalesced request rendering this image failed".into(),
+                ))
+            },
+            || {
+                Err(TofuError::Overloaded {
+                    reason: "an identical request is still rendering".into(),
+                    retry_after_secs: 1,
+                })
+            },
+            || self.render(&*storage, &key, &job),
+        );
+        self.role = Some(role);
+        let rendered = rendered?;
+        let validated = validated(&rendered.validators);
+        Ok(Reply::ok(rendered, validated))
     }
 
-    let job = Job {
-        ops: image.ops,
-        format: choice.requested(),
-        default_quality: config.default_quality(),
-    };
-    // Identical concurrent misses (same settings and storage, original, URL and format choice)
-    // render once.
-    let flight = format!("{settings}\0{key}\0{}\0{choice:?}", image.signed_string());
-    let (rendered, how) = process.coalescer.run(
-        &flight,
-        config.queue_timeout() + FOLLOWER_EXTRA_WAIT,
-        Err(TofuError::Internal(
-            "the coalesced request rendering this image failed".into(),
-        )),
-        || {
-            Err(TofuError::Overloaded {
-                reason: "an identical request is still rendering".into(),
-                retry_after_secs: 1,
-            })
-        },
-        || render(config, process, &*storage, &key, &job, timings),
-    );
-    *role = Some(how);
-    let rendered = rendered?;
-    Ok(Reply {
-        status: 200,
-        content_type: Some(rendered.encoded.format.mime_type()),
-        headers: success_headers(
-            config,
-            &image,
-            &settings,
-            choice,
-            &rendered.validators,
-            negotiable,
-        ),
-        image: Some(rendered),
-        error_message: None,
-        log: None,
-        notes: Vec::new(),
-    })
-}
+    /// Takes one of the process's transform slots, then fetches the original and transforms it.
+    ///
+    /// The slot comes first (DESIGN.md step 3) so that memory follows `TofuConcurrency`: a burst
+    /// of distinct misses holds at most that many originals per child, and the requests that
+    /// cannot get a slot are answered 503 before anything is downloaded.
+    fn render(
+        &mut self,
+        storage: &dyn Storage,
+        key: &str,
+        job: &Job,
+    ) -> Result<Arc<Rendered>, TofuError> {
+        let (config, process) = (self.config, self.process);
+        let queued = Instant::now();
+        let capacity = config.concurrency();
+        let _slot = process
+            .admission
+            .acquire(capacity, config.queue_timeout())
+            .ok_or_else(|| TofuError::Overloaded {
+                reason: format!(
+                    "all {capacity} transform slots stayed busy for {:?}",
+                    config.queue_timeout()
+                ),
+                retry_after_secs: config.queue_timeout().as_secs().max(1) as u32,
+            })?;
+        self.timings.queue = Some(queued.elapsed());
 
-/// Takes one of the process's transform slots, then fetches the original and transforms it.
-///
-/// The slot comes first (DESIGN.md step 3) so that memory follows `TofuConcurrency`: a burst of
-/// distinct misses holds at most that many originals per child, and the requests that cannot
-/// get a slot are answered 503 before anything is downloaded.
-fn render(
-    config: &DirConfig,
-    process: &ProcessState,
-    storage: &dyn Storage,
-    key: &str,
-    job: &Job,
-    timings: &mut Timings,
-) -> Result<Arc<Rendered>, TofuError> {
-    let queued = Instant::now();
-    let capacity = config.concurrency();
-    let _slot = process
-        .admission
-        .acquire(capacity, config.queue_timeout())
-        .ok_or_else(|| TofuError::Overloaded {
-            reason: format!(
-                "all {capacity} transform slots stayed busy for {:?}",
-                config.queue_timeout()
-            ),
-            retry_after_secs: config.queue_timeout().as_secs().max(1) as u32,
-        })?;
-    timings.queue = Some(queued.elapsed());
+        let started = Instant::now();
+        let original = storage.get(key, config.max_source_bytes())?;
+        self.timings.fetch = Some(started.elapsed());
+        self.timings.fallback = original.fallback_reason;
+        let source = original.bytes;
 
-    let started = Instant::now();
-    let original = storage.get(key, config.max_source_bytes())?;
-    timings.fetch = Some(started.elapsed());
-    timings.fallback = original.fallback_reason;
-    let source = original.bytes;
-
-    let transforming = Instant::now();
-    let limits = Limits {
-        max_source_pixels: config.max_source_pixels(),
-    };
-    let encoded = transform::run(&source, job, &limits)?;
-    // The original is freed before the slot, so that a waiting request's download never
-    // overlaps it.
-    drop(source);
-    timings.transform = Some(transforming.elapsed());
-    timings.stages = Some(encoded.stages);
-    Ok(Arc::new(Rendered {
-        encoded,
-        validators: original.validators,
-    }))
+        let transforming = Instant::now();
+        let limits = Limits {
+            max_source_pixels: config.max_source_pixels(),
+        };
+        let encoded = transform::run(&source, job, &limits)?;
+        // The original is freed before the slot, so that a waiting request's download never
+        // overlaps it.
+        drop(source);
+        self.timings.transform = Some(transforming.elapsed());
+        self.timings.stages = Some(encoded.stages);
+        Ok(Arc::new(Rendered {
+            encoded,
+            validators: original.validators,
+        }))
+    }
 }
 
 /// Which output format this request gets, and why (the ETag depends on the reason too).
@@ -328,31 +360,28 @@ fn format_choice(config: &DirConfig, image: &ImageRequest, accept: Option<&str>)
     }
 }
 
-/// Headers of a 200 or 304: Cache-Control first, ETag second, then Last-Modified and Vary.
-fn success_headers(
+/// The ETag and the headers of a 200 or 304: Cache-Control, Last-Modified, Vary.
+fn validated(
     config: &DirConfig,
     image: &ImageRequest,
     settings: &str,
     choice: FormatChoice,
     version: &Validators,
     negotiable: bool,
-) -> Vec<(&'static str, String)> {
-    let mut headers = vec![
-        ("Cache-Control", config.cache_control().to_string()),
-        (
-            "ETag",
-            validators::etag(&version.version, &image.signed_string(), settings, choice),
-        ),
-    ];
+) -> Validated {
+    let mut headers = vec![("Cache-Control", config.cache_control().to_string())];
     if let Some(modified) = version.modified {
-        headers.push(("Last-Modified", validators::http_date(modified)));
+        headers.push(("Last-Modified", conditional::http_date(modified)));
     }
     if negotiable {
         // Every answer to a negotiable URL varies by Accept, the non-converted ones included,
         // or a shared cache would hand WebP to a client that cannot decode it.
         headers.push(("Vary", "Accept".to_string()));
     }
-    headers
+    Validated {
+        etag: conditional::etag(&version.version, &image.signed_string(), settings, choice),
+        headers,
+    }
 }
 
 /// The path after `<prefix>/`; a path outside the prefix has no route here.

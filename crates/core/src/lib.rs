@@ -3,7 +3,7 @@
 //!
 //! `url` and `signature` read the request, `config` and `config_tree` hold the directives' values
 //! and the startup check, `handler` runs one request through `storage` (where originals live),
-//! `transform` (decode, resize, encode) and `validators` (ETag, 304s), with `admission` and
+//! `transform` (decode, resize, encode) and `conditional` (ETag, 304s), with `admission` and
 //! `coalesce` bounding the work per child process (`process`); `error` is the one table from
 //! outcome to HTTP status. The Apache adapter (the `mod_tofu` crate at the top) drives it; so do
 //! the `tofu` CLI, the benches and the fuzz targets. JPEG goes through the `tofu-libjpeg` crate,
@@ -12,6 +12,7 @@
 
 pub mod admission;
 pub mod coalesce;
+pub mod conditional;
 pub mod config;
 pub mod config_tree;
 pub mod error;
@@ -23,7 +24,6 @@ pub mod signature;
 pub mod storage;
 pub mod transform;
 pub mod url;
-pub mod validators;
 
 /// Version of the image pipeline; part of every ETag so a pipeline change invalidates caches.
 /// Bump it whenever output bytes change for the same input (2: libjpeg decode with a 1.3

@@ -1,4 +1,5 @@
-//! `TofuAutoFormat`: may this client get WebP for a URL without an extension?
+//! `TofuAutoFormat`: which output format a URL without an extension gets, and may this client
+//! get WebP?
 //!
 //! Reading of RFC 9110 §12.5.1: a media range's `q` is its preference, `q=0` means "not
 //! acceptable", and the most specific range that matches decides. We serve WebP only when the
@@ -6,6 +7,39 @@
 //! formally, but browsers that could not decode WebP (Safari before 14, old Edge, IE) sent exactly
 //! those, so treating them as WebP support would break images for real users; every browser that
 //! decodes WebP lists `image/webp` in its image Accept header.
+
+use crate::ops::OutputFormat;
+
+/// What the output format of a response was decided by: part of the ETag, because the same URL
+/// may give different bytes under `TofuAutoFormat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormatChoice {
+    /// The URL's extension.
+    Explicit(OutputFormat),
+    /// No extension: the source's format.
+    Source,
+    /// No extension, and content negotiation picked this format.
+    Negotiated(OutputFormat),
+}
+
+impl FormatChoice {
+    /// The format to ask the transform for (`None` = the source's).
+    pub fn requested(self) -> Option<OutputFormat> {
+        match self {
+            FormatChoice::Explicit(f) | FormatChoice::Negotiated(f) => Some(f),
+            FormatChoice::Source => None,
+        }
+    }
+
+    /// How the choice enters the ETag (`crate::conditional::etag`).
+    pub fn etag_token(self) -> String {
+        match self {
+            FormatChoice::Explicit(f) => f.extension().to_string(),
+            FormatChoice::Source => "source".to_string(),
+            FormatChoice::Negotiated(f) => format!("negotiated-{}", f.extension()),
+        }
+    }
+}
 
 /// True when `accept` (the request's Accept header, if any) explicitly accepts `image/webp`.
 pub fn accepts_webp(accept: Option<&str>) -> bool {

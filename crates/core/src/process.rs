@@ -14,7 +14,7 @@ use crate::transform::Encoded;
 
 /// A finished transform and the version of the original it came from, shared between
 /// coalesced requests.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Rendered {
     pub encoded: Encoded,
     pub validators: Validators,

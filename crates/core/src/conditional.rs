@@ -1,4 +1,5 @@
-//! Validators of an output (ETag, Last-Modified) and conditional requests.
+//! Conditional requests: the ETag and Last-Modified of an output, and whether a request's
+//! If-None-Match / If-Modified-Since make the answer a 304.
 //!
 //! Everything here is computed from the original's *version* (what a stat or a HEAD returns),
 //! never from its bytes, so a revalidation (If-None-Match / If-Modified-Since) is answered 304
@@ -8,42 +9,14 @@ use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
 
-/// What the output format of a response was decided by: part of the ETag, because the same URL
-/// may give different bytes under `TofuAutoFormat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FormatChoice {
-    /// The URL's extension.
-    Explicit(crate::ops::OutputFormat),
-    /// No extension: the source's format.
-    Source,
-    /// No extension, and content negotiation picked this format.
-    Negotiated(crate::ops::OutputFormat),
-}
-
-impl FormatChoice {
-    /// The format to ask the transform for (`None` = the source's).
-    pub fn requested(self) -> Option<crate::ops::OutputFormat> {
-        match self {
-            FormatChoice::Explicit(f) | FormatChoice::Negotiated(f) => Some(f),
-            FormatChoice::Source => None,
-        }
-    }
-
-    fn token(self) -> String {
-        match self {
-            FormatChoice::Explicit(f) => f.extension().to_string(),
-            FormatChoice::Source => "source".to_string(),
-            FormatChoice::Negotiated(f) => format!("negotiated-{}", f.extension()),
-        }
-    }
-}
+use crate::negotiate::FormatChoice;
 
 /// A strong ETag: the same original version, signed string, location settings (the digest of
 /// `DirConfig::answer_settings`), format choice and pipeline give the same bytes on every node,
 /// so they give the same tag; a change of any of them gives another.
 pub fn etag(source_version: &str, signed: &str, settings: &str, choice: FormatChoice) -> String {
     let mut h = Sha256::new();
-    for part in [source_version, signed, settings, &choice.token()] {
+    for part in [source_version, signed, settings, &choice.etag_token()] {
         h.update(part.as_bytes());
         h.update([0]);
     }

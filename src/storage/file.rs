@@ -90,9 +90,9 @@ impl FileStorage {
         let fd = match openat2(&root, &relative, READ, Mode::empty(), BENEATH) {
             Ok(fd) => fd,
             // A symlink RESOLVE_BENEATH will not follow: an absolute one, or `..` above the root.
-            Err(Errno::XDEV) => self.open_canonical(&root, key, &relative)?,
+            Err(Errno::XDEV) => self.open_canonical(&root, key, &relative, true)?,
             // No openat2 (Linux < 5.6, or a seccomp filter that refuses it).
-            Err(Errno::NOSYS | Errno::PERM) => self.open_unconfined(&root, key, &relative)?,
+            Err(Errno::NOSYS | Errno::PERM) => self.open_canonical(&root, key, &relative, false)?,
             Err(e) => return Err(classify(key, e, &root_searchable(&root))),
         };
         let file = File::from(fd);
@@ -117,55 +117,36 @@ impl FileStorage {
         Ok((file, meta))
     }
 
-    /// `relative` holds a symlink the kernel would not follow below the root: resolve it, check
-    /// that it stays inside, and open the canonical path — confined again, so whatever changes
-    /// in between (a directory swapped for a symlink) cannot lead out.
+    /// Opens the canonical path of `relative`, checked to stay below the root. `confined`: with
+    /// openat2 again (`relative` holds a symlink RESOLVE_BENEATH will not follow), so whatever
+    /// changes in between (a directory swapped for a symlink) cannot lead out. Without openat2
+    /// the open is by name with O_NOFOLLOW, which leaves a window between the check and the
+    /// open: a directory of the canonical path swapped for a symlink by someone who can write
+    /// into the store leads out of it (O_NOFOLLOW guards only the last component).
     fn open_canonical(
         &self,
         root: &rustix::fd::OwnedFd,
         key: &str,
         relative: &str,
+        confined: bool,
     ) -> Result<rustix::fd::OwnedFd, StorageError> {
-        let inside = self.canonical_inside(root, key, relative)?;
-        openat2(root, &inside, READ, Mode::empty(), BENEATH).map_err(|e| match e {
-            Errno::XDEV => outside(key),
-            e => classify(key, e, &root_searchable(root)),
-        })
-    }
-
-    /// Without openat2: the old way, canonicalise, check the prefix, open the canonical path
-    /// with O_NOFOLLOW. What remains is a window between the check and the open in which a
-    /// directory of the canonical path, swapped for a symlink by someone who can write into the
-    /// store, leads out of it (O_NOFOLLOW guards only the last component).
-    fn open_unconfined(
-        &self,
-        root: &rustix::fd::OwnedFd,
-        key: &str,
-        relative: &str,
-    ) -> Result<rustix::fd::OwnedFd, StorageError> {
-        let inside = self.canonical_inside(root, key, relative)?;
-        rustix::fs::openat(root, &inside, READ | OFlags::NOFOLLOW, Mode::empty())
-            .map_err(|e| classify(key, e, &root_searchable(root)))
-    }
-
-    /// The canonical path of `relative`, relative to the root, or why it may not be read.
-    fn canonical_inside(
-        &self,
-        root: &rustix::fd::OwnedFd,
-        key: &str,
-        relative: &str,
-    ) -> Result<PathBuf, StorageError> {
         let canonical = self.root.join(relative).canonicalize().map_err(|e| {
             let errno = Errno::from_io_error(&e).unwrap_or(Errno::IO);
             classify(key, errno, &root_searchable(root))
         })?;
-        let inside = canonical
-            .strip_prefix(&self.root)
-            .map_err(|_| outside(key))?;
-        Ok(if inside.as_os_str().is_empty() {
-            PathBuf::from(".")
+        let inside = match canonical.strip_prefix(&self.root) {
+            Ok(inside) if inside.as_os_str().is_empty() => Path::new("."),
+            Ok(inside) => inside,
+            Err(_) => return Err(outside(key)),
+        };
+        let opened = if confined {
+            openat2(root, inside, READ, Mode::empty(), BENEATH)
         } else {
-            inside.to_path_buf()
+            rustix::fs::openat(root, inside, READ | OFlags::NOFOLLOW, Mode::empty())
+        };
+        opened.map_err(|e| match e {
+            Errno::XDEV => outside(key),
+            e => classify(key, e, &root_searchable(root)),
         })
     }
 }

@@ -494,18 +494,25 @@ mod tests {
         )
     }
 
+    /// What `get` and `stat` answer when every request gets `status` and `code`, and the
+    /// requests the stand-in saw.
+    fn get_and_stat(status: u16, code: &'static str) -> (StorageError, StorageError, Vec<String>) {
+        let (endpoint, seen) = canned_s3(status, code);
+        let s = storage_at(&endpoint);
+        let got = s.get("a.jpg", 100).unwrap_err();
+        let stat = s.stat("a.jpg").unwrap_err();
+        let seen = seen.lock().unwrap().clone();
+        (got, stat, seen)
+    }
+
     #[test]
     fn access_denied_is_a_404_from_get_and_from_stat() {
         if crate::storage::contract::test_s3_endpoint().is_none() {
             return;
         }
-        let (endpoint, seen) = canned_s3(403, "AccessDenied");
-        let s = storage_at(&endpoint);
-        let e = s.get("a.jpg", 100).unwrap_err();
-        assert!(matches!(e, StorageError::Denied(_)), "get: {e:?}");
-        let e = s.stat("a.jpg").unwrap_err();
-        assert!(matches!(e, StorageError::Denied(_)), "stat: {e:?}");
-        let seen = seen.lock().unwrap().clone();
+        let (got, stat, seen) = get_and_stat(403, "AccessDenied");
+        assert!(matches!(got, StorageError::Denied(_)), "get: {got:?}");
+        assert!(matches!(stat, StorageError::Denied(_)), "stat: {stat:?}");
         assert_eq!(seen.len(), 3, "{seen:?}");
         assert!(
             seen[1].starts_with("HEAD ") && seen[2].starts_with("GET "),
@@ -515,41 +522,27 @@ mod tests {
     }
 
     #[test]
-    fn wrong_credentials_are_a_fault_from_get_and_from_stat() {
+    fn store_faults_behind_a_403_or_404_are_faults_from_stat_too() {
         if crate::storage::contract::test_s3_endpoint().is_none() {
             return;
         }
-        for code in ["InvalidAccessKeyId", "SignatureDoesNotMatch"] {
-            let (endpoint, _) = canned_s3(403, code);
-            let s = storage_at(&endpoint);
-            let e = s.get("a.jpg", 100).unwrap_err();
-            assert!(matches!(e, StorageError::Failed(_)), "get {code}: {e:?}");
-            assert!(e.to_string().contains(code), "{e}");
-            let e = s.stat("a.jpg").unwrap_err();
-            assert!(matches!(e, StorageError::Failed(_)), "stat {code}: {e:?}");
+        // Wrong credentials, and what AWS answers for a missing bucket: codes a HEAD lacks.
+        for (status, code) in [
+            (403, "InvalidAccessKeyId"),
+            (403, "SignatureDoesNotMatch"),
+            (404, "NoSuchBucket"),
+        ] {
+            let (got, stat, _) = get_and_stat(status, code);
+            for e in [got, stat] {
+                assert!(
+                    matches!(e, StorageError::Failed(ref m) if m.contains(code)),
+                    "{status} {code}: {e:?}"
+                );
+            }
         }
-    }
-
-    #[test]
-    fn a_missing_bucket_is_a_fault_from_stat_too() {
-        if crate::storage::contract::test_s3_endpoint().is_none() {
-            return;
-        }
-        // What AWS answers: 404 NoSuchBucket, whose code a HEAD does not carry.
-        let (endpoint, seen) = canned_s3(404, "NoSuchBucket");
-        let s = storage_at(&endpoint);
-        let e = s.get("a.jpg", 100).unwrap_err();
-        assert!(matches!(e, StorageError::Failed(_)), "get: {e:?}");
-        let e = s.stat("a.jpg").unwrap_err();
-        assert!(
-            matches!(e, StorageError::Failed(ref m) if m.contains("NoSuchBucket")),
-            "stat: {e:?}"
-        );
-        assert_eq!(seen.lock().unwrap().len(), 3, "get, then HEAD and one GET");
         // A missing key stays a 404 (NoSuchKey from the one-byte GET).
-        let (endpoint, _) = canned_s3(404, "NoSuchKey");
-        let e = storage_at(&endpoint).stat("a.jpg").unwrap_err();
-        assert!(matches!(e, StorageError::NotFound(_)), "{e:?}");
+        let (_, stat, _) = get_and_stat(404, "NoSuchKey");
+        assert!(matches!(stat, StorageError::NotFound(_)), "{stat:?}");
     }
 
     #[test]

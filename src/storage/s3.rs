@@ -227,9 +227,9 @@ fn answer(url: &str, key: &str, status: u16, code: &str, message: &str) -> Stora
         )),
         (404, _) => StorageError::NotFound(key.to_string()),
         (403, "AccessDenied") => StorageError::Denied(format!(
-            "{url}: S3 answered 403 AccessDenied {message}: answered 404; without s3:ListBucket \
-             S3 answers 403 AccessDenied for a missing key; if every key is denied, the policy \
-             lacks s3:GetObject"
+            "{url}: S3 answered 403 AccessDenied {message}: without s3:ListBucket S3 answers \
+             403 AccessDenied for a missing key; if every key is denied, the policy lacks \
+             s3:GetObject"
         )),
         (403, _) => StorageError::Failed(format!(
             "{url}: S3 refused access (403 {code} {message}): check the credentials \

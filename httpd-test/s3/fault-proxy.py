@@ -10,6 +10,15 @@ prefix), so every <Location> of the test config gets its own behaviour:
     /BUCKET/hang/...      no answer until the client gives up (at most 120 s)
     /BUCKET/trickle/...   forwarded; the body then drips one byte every 0.5 s
     /BUCKET/toggle/...    500 while the file CONTROL_DIR/toggle-fail exists, else forwarded
+    /BUCKET/denied/...    403 AccessDenied for keys whose name starts with "private-" (what S3
+                          answers for a key the policy denies, or for a missing key without
+                          s3:ListBucket), others forwarded: one store, some keys denied
+    /BUCKET/badkey/...    403 InvalidAccessKeyId, never forwarded (wrong credentials)
+    /BUCKET/nobucket/...  404 NoSuchBucket, never forwarded (what AWS answers for a bucket that
+                          does not exist; s3s-fs answers NoSuchKey)
+
+Error answers carry S3's XML error body, except to HEAD, which S3 answers without a body (so
+only the status reaches the client).
 
 Every request is appended to CONTROL_DIR/requests.log as "MODE METHOD PATH", so tests can count
 what reached the proxy. Stdlib only; one thread per connection; every wait is bounded.
@@ -63,6 +72,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return self.error(500, "InternalError", "injected fault")
         if mode == "slowdown":
             return self.error(503, "SlowDown", "Please reduce your request rate.")
+        if mode == "denied" and self.path.split("?")[0].rsplit("/", 1)[-1].startswith("private-"):
+            return self.error(403, "AccessDenied", "Access Denied")
+        if mode == "badkey":
+            return self.error(403, "InvalidAccessKeyId",
+                              "The AWS Access Key Id you provided does not exist in our records.")
+        if mode == "nobucket":
+            return self.error(404, "NoSuchBucket", "The specified bucket does not exist")
         if mode == "toggle" and os.path.exists(os.path.join(CONTROL, "toggle-fail")):
             return self.error(500, "InternalError", "injected fault (toggle)")
         if mode == "hang":

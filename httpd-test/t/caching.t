@@ -33,7 +33,7 @@ my @accept_cases = (
     [ 'image/webpx',                          'jpeg' ],
 );
 
-plan tests => 8 + 9 + 7 + 3 * @accept_cases + 6 + 9 + 5;
+plan tests => 8 + 9 + 8 + 3 * @accept_cases + 6 + 9 + 5;
 
 # --- ETag: the same for every request, every child, and after a graceful restart.
 {
@@ -99,8 +99,10 @@ plan tests => 8 + 9 + 7 + 3 * @accept_cases + 6 + 9 + 5;
           DEFAULT_ERROR_CACHE_CONTROL, 'not canonical' ],
         [ signed_url(id => 'bad/not-an-image.jpg', ops => '120x'), 422,
           DEFAULT_ERROR_CACHE_CONTROL, 'HTML named .jpg' ],
-        [ signed_url(id => 'bad/unreadable.jpg', ops => '120x'), 502, 'no-store',
-          'storage fault' ],
+        [ signed_url(id => 'bad/unreadable.jpg', ops => '120x'), 404,
+          DEFAULT_ERROR_CACHE_CONTROL, 'an original the server may not read (mode 000)' ],
+        [ signed_url(prefix => '/locked', id => 'bad/unreadable.jpg', ops => '120x'), 502,
+          'no-store', 'storage fault (root not searchable)' ],
     );
     for my $c (@cases) {
         my ($path, $code, $cc, $what) = @$c;

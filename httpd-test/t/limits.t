@@ -63,11 +63,11 @@ for my $case (@refused) {
     ok t_cmp($res->code . ' ' . ($res->header('Content-Type') // ''), '200 image/jpeg', 'q1 is accepted');
 }
 
-# A storage fault (the original exists but the server may not read it): 502, no-store, logged
-# at error level.
+# A storage fault (the server may not search the storage root, t/conf/storage_faults.conf.in):
+# 502, no-store, logged at error level. (One unreadable original is a 404: t/storage_faults.t.)
 {
     my $mark = error_log_mark();
-    my $path = signed_url(id => 'bad/unreadable.jpg', ops => '280x', key => SECRET_FILE_FIRST);
+    my $path = signed_url(prefix => '/locked', id => 'bad/unreadable.jpg', ops => '280x', key => SECRET);
     my $res = GET $path;
     my $log = error_log_since($mark);
     ok t_cmp($res->code, 502, "unreadable original: GET $path");
@@ -76,7 +76,7 @@ for my $case (@refused) {
     ok t_cmp(scalar @lines, 1, 'one tofu error-log line for a storage fault');
     ok t_cmp(($lines[0] // '') =~ /\[tofu:error\]/ ? 1 : 0, 1,
              'storage faults are logged at error: ' . ($lines[0] // '(none)'));
-    $path = signed_url(prefix => '/small', id => 'bad/unreadable.jpg', ops => '280x', key => SECRET);
+    $path = signed_url(prefix => '/locked-small', id => 'bad/unreadable.jpg', ops => '280x', key => SECRET);
     $res = GET $path;
     ok t_cmp($res->code . ' ' . ($res->header('Cache-Control') // ''), '502 no-store',
              '5xx is no-store even where TofuErrorCacheControl is set');

@@ -34,6 +34,11 @@ pub enum TofuError {
     /// The storage has no original under that key.
     #[error("source not found: {0}")]
     SourceNotFound(String),
+    /// The storage works but will not give this original (a file the server may not read, not
+    /// a regular file; S3's per-key AccessDenied). Answered like a missing original, so a client
+    /// learns nothing and a CDN keeps it briefly, but logged at warn: the operator can fix it.
+    #[error("source unreadable (answered as not found): {0}")]
+    SourceDenied(String),
     /// The original exists but we will not process it (too many bytes or pixels, not an image
     /// we decode, corrupt).
     #[error("unprocessable source: {0}")]
@@ -64,7 +69,9 @@ impl TofuError {
     /// The HTTP status of this outcome (DESIGN.md, "Status codes").
     pub fn status(&self) -> u16 {
         match self {
-            TofuError::NoRoute(_) | TofuError::SourceNotFound(_) => 404,
+            TofuError::NoRoute(_) | TofuError::SourceNotFound(_) | TofuError::SourceDenied(_) => {
+                404
+            }
             TofuError::OutOfRange(_) => 400,
             TofuError::BadSignature(_) => 403,
             TofuError::MethodNotAllowed(_) => 405,
@@ -86,7 +93,9 @@ impl TofuError {
             | TofuError::BadSignature(_)
             | TofuError::MethodNotAllowed(_)
             | TofuError::SourceNotFound(_) => LogLevel::Info,
-            TofuError::Unprocessable(_) | TofuError::Overloaded { .. } => LogLevel::Warn,
+            TofuError::Unprocessable(_)
+            | TofuError::Overloaded { .. }
+            | TofuError::SourceDenied(_) => LogLevel::Warn,
             TofuError::StorageFailed(_)
             | TofuError::StorageTimeout(_)
             | TofuError::Misconfigured(_)
@@ -161,6 +170,7 @@ mod tests {
         assert_eq!(s(TofuError::OutOfRange("x".into())), 400);
         assert_eq!(s(TofuError::BadSignature("x".into())), 403);
         assert_eq!(s(TofuError::SourceNotFound("x".into())), 404);
+        assert_eq!(s(TofuError::SourceDenied("x".into())), 404);
         assert_eq!(s(TofuError::Unprocessable("x".into())), 422);
         assert_eq!(s(TofuError::StorageFailed("x".into())), 502);
         assert_eq!(s(TofuError::StorageTimeout("x".into())), 504);
@@ -187,6 +197,11 @@ mod tests {
             TofuError::StorageFailed("s3: connection refused".into()).public_message(),
             None
         );
+        assert_eq!(
+            TofuError::SourceDenied("a.jpg: permission denied".into()).public_message(),
+            None,
+            "an unreadable original looks missing to the client"
+        );
     }
 
     #[test]
@@ -207,6 +222,11 @@ mod tests {
         assert_eq!(
             TofuError::StorageFailed(String::new()).log_level(),
             LogLevel::Error
+        );
+        assert_eq!(
+            TofuError::SourceDenied(String::new()).log_level(),
+            LogLevel::Warn,
+            "an original the server may not read is the operator's to fix, not a client mistake"
         );
     }
 }

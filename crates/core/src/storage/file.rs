@@ -1,11 +1,35 @@
 //! Originals on a local or NFS filesystem, confined to one root directory.
+//!
+//! Every open is confined by the kernel: `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`
+//! relative to an fd of the root, so no symlink — even one swapped in while a request runs — can
+//! lead out of it. An absolute symlink (which RESOLVE_BENEATH refuses with EXDEV) is resolved,
+//! checked to stay below the root, and its canonical path opened confined again. Files are opened
+//! `O_NONBLOCK` and checked with `fstat` before a byte is read: a FIFO or a device in the store
+//! is refused (404) instead of hanging an I/O thread for good.
+//!
+//! What one object does (EACCES on a file, not a regular file, a symlink loop) is answered for
+//! that request alone ([`StorageError::Denied`], 404); only a root that is gone or unreadable
+//! and I/O errors (EIO, ESTALE…) are faults of the store.
 
 use std::fs::File;
-use std::io::{ErrorKind, Read};
-use std::os::unix::fs::MetadataExt;
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
+use rustix::fs::{openat2, Access, AtFlags, Mode, OFlags, ResolveFlags};
+use rustix::io::Errno;
+
 use super::{key_segments, Object, Storage, StorageError, Validators};
+
+/// How originals are opened: read only, never blocking on a FIFO or device, never becoming a
+/// controlling terminal, never inherited by a CGI.
+const READ: OFlags = OFlags::RDONLY
+    .union(OFlags::NONBLOCK)
+    .union(OFlags::NOCTTY)
+    .union(OFlags::CLOEXEC);
+
+/// Symlinks are followed only while they stay below the root; magic links (/proc/…/fd) never.
+const BENEATH: ResolveFlags = ResolveFlags::BENEATH.union(ResolveFlags::NO_MAGICLINKS);
 
 /// A directory of originals. Keys are relative paths below it; nothing outside it can be read,
 /// neither through `..` nor through a symlink that points out of the root.
@@ -39,52 +63,97 @@ impl FileStorage {
         &self.root
     }
 
-    /// A miss while the root itself is gone (a share that vanished under it) is a storage
-    /// fault, not a 404 that a CDN would cache.
-    fn unless_root_gone(&self, e: StorageError) -> StorageError {
-        if matches!(e, StorageError::NotFound(_)) && !self.root.is_dir() {
-            return StorageError::Failed(format!(
-                "{}: the storage root is gone",
-                self.root.display()
-            ));
-        }
-        e
+    /// The root, opened for lookups only (`O_PATH`: no read permission needed, nothing to
+    /// block on). Opened per request, so a share remounted under the same path is seen at once;
+    /// failing to open it is a fault of the store (vanished share, wrong permissions).
+    fn open_root(&self) -> Result<rustix::fd::OwnedFd, StorageError> {
+        rustix::fs::open(
+            &self.root,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| {
+            let why = match e {
+                Errno::NOENT | Errno::NOTDIR => "the storage root is gone".to_string(),
+                Errno::ACCESS => "the storage root is not readable by the httpd user".to_string(),
+                _ => e.to_string(),
+            };
+            StorageError::Failed(format!("{}: {why}", self.root.display()))
+        })
     }
 
-    /// The canonical path of `key`, or why it may not be read.
-    fn resolve(&self, key: &str) -> Result<PathBuf, StorageError> {
-        let segments = key_segments(key)?;
-        let mut path = self.root.clone();
-        path.extend(segments);
-        let canonical = path.canonicalize().map_err(|e| io_error(key, &e))?;
-        if !canonical.starts_with(&self.root) {
-            return Err(StorageError::KeyRefused(format!(
-                "{key} (resolves outside the storage root)"
+    /// `key` opened for reading, confined to the root, checked to be a regular file (a
+    /// directory is NotFound, a FIFO, device or socket is Denied), with its metadata.
+    fn open_file(&self, key: &str) -> Result<(File, std::fs::Metadata), StorageError> {
+        let relative = key_segments(key)?.join("/");
+        let root = self.open_root()?;
+        let fd = match openat2(&root, &relative, READ, Mode::empty(), BENEATH) {
+            Ok(fd) => fd,
+            // A symlink RESOLVE_BENEATH will not follow: an absolute one, or `..` above the root.
+            Err(Errno::XDEV) => self.open_canonical(&root, key, &relative, true)?,
+            // No openat2 (Linux < 5.6, or a seccomp filter that refuses it).
+            Err(Errno::NOSYS | Errno::PERM) => self.open_canonical(&root, key, &relative, false)?,
+            Err(e) => return Err(classify(key, e, &root_searchable(&root))),
+        };
+        let file = File::from(fd);
+        let meta = file.metadata().map_err(|e| {
+            let errno = Errno::from_io_error(&e).unwrap_or(Errno::IO);
+            classify(key, errno, &root_searchable(&root))
+        })?;
+        if meta.is_dir() {
+            return Err(StorageError::NotFound(key.to_string()));
+        }
+        if !meta.is_file() {
+            return Err(StorageError::Denied(format!(
+                "{key}: not a regular file but a {}: only regular files are served",
+                kind_of(&meta)
             )));
         }
-        Ok(canonical)
+        // Regular files ignore O_NONBLOCK; clear it anyway, so reads behave as std expects on
+        // every filesystem (FUSE daemons see the flags).
+        if let Ok(flags) = rustix::fs::fcntl_getfl(&file) {
+            let _ = rustix::fs::fcntl_setfl(&file, flags - OFlags::NONBLOCK);
+        }
+        Ok((file, meta))
+    }
+
+    /// Opens the canonical path of `relative`, checked to stay below the root. `confined`: with
+    /// openat2 again (`relative` holds a symlink RESOLVE_BENEATH will not follow), so whatever
+    /// changes in between (a directory swapped for a symlink) cannot lead out. Without openat2
+    /// the open is by name with O_NOFOLLOW, which leaves a window between the check and the
+    /// open: a directory of the canonical path swapped for a symlink by someone who can write
+    /// into the store leads out of it (O_NOFOLLOW guards only the last component).
+    fn open_canonical(
+        &self,
+        root: &rustix::fd::OwnedFd,
+        key: &str,
+        relative: &str,
+        confined: bool,
+    ) -> Result<rustix::fd::OwnedFd, StorageError> {
+        let canonical = self.root.join(relative).canonicalize().map_err(|e| {
+            let errno = Errno::from_io_error(&e).unwrap_or(Errno::IO);
+            classify(key, errno, &root_searchable(root))
+        })?;
+        let inside = match canonical.strip_prefix(&self.root) {
+            Ok(inside) if inside.as_os_str().is_empty() => Path::new("."),
+            Ok(inside) => inside,
+            Err(_) => return Err(outside(key)),
+        };
+        let opened = if confined {
+            openat2(root, inside, READ, Mode::empty(), BENEATH)
+        } else {
+            rustix::fs::openat(root, inside, READ | OFlags::NOFOLLOW, Mode::empty())
+        };
+        opened.map_err(|e| match e {
+            Errno::XDEV => outside(key),
+            e => classify(key, e, &root_searchable(root)),
+        })
     }
 }
 
 impl Storage for FileStorage {
     fn get(&self, key: &str, max_bytes: u64) -> Result<Object, StorageError> {
-        self.read(key, max_bytes)
-            .map_err(|e| self.unless_root_gone(e))
-    }
-
-    fn stat(&self, key: &str) -> Result<Validators, StorageError> {
-        self.metadata(key).map_err(|e| self.unless_root_gone(e))
-    }
-}
-
-impl FileStorage {
-    fn read(&self, key: &str, max_bytes: u64) -> Result<Object, StorageError> {
-        let path = self.resolve(key)?;
-        let file = File::open(&path).map_err(|e| io_error(key, &e))?;
-        let meta = file.metadata().map_err(|e| io_error(key, &e))?;
-        if !meta.is_file() {
-            return Err(StorageError::NotFound(key.to_string()));
-        }
+        let (file, meta) = self.open_file(key)?;
         if meta.len() > max_bytes {
             return Err(StorageError::TooLarge {
                 key: key.to_string(),
@@ -96,7 +165,7 @@ impl FileStorage {
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         file.take(max_bytes + 1)
             .read_to_end(&mut bytes)
-            .map_err(|e| io_error(key, &e))?;
+            .map_err(|e| StorageError::Failed(format!("{key}: {e}")))?;
         if bytes.len() as u64 > max_bytes {
             return Err(StorageError::TooLarge {
                 key: key.to_string(),
@@ -111,13 +180,10 @@ impl FileStorage {
         })
     }
 
-    fn metadata(&self, key: &str) -> Result<Validators, StorageError> {
-        let path = self.resolve(key)?;
-        let meta = std::fs::metadata(&path).map_err(|e| io_error(key, &e))?;
-        if !meta.is_file() {
-            return Err(StorageError::NotFound(key.to_string()));
-        }
-        Ok(validators(&meta))
+    /// The same confined open as `get` (then fstat), so a conditional request is answered
+    /// exactly as a plain one would be: 304 only for what `get` would serve.
+    fn stat(&self, key: &str) -> Result<Validators, StorageError> {
+        self.open_file(key).map(|(_, meta)| validators(&meta))
     }
 }
 
@@ -134,18 +200,63 @@ fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
     i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec())
 }
 
-/// Not-found-like errors are 404; everything else (EACCES, EIO, ESTALE…) is a storage fault.
-fn io_error(key: &str, e: &std::io::Error) -> StorageError {
-    match e.kind() {
-        ErrorKind::NotFound | ErrorKind::NotADirectory => StorageError::NotFound(key.to_string()),
-        _ => StorageError::Failed(format!("{key}: {e}")),
+fn outside(key: &str) -> StorageError {
+    StorageError::KeyRefused(format!("{key} (resolves outside the storage root)"))
+}
+
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "FIFO"
+    } else if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_socket() {
+        "socket"
+    } else {
+        "special file"
+    }
+}
+
+/// Whether the httpd user may still look up names in the root: decides whether an EACCES below
+/// it is about one object (Denied) or about the whole store (a fault).
+fn root_searchable(root: &rustix::fd::OwnedFd) -> Result<(), Errno> {
+    rustix::fs::accessat(root, ".", Access::EXEC_OK, AtFlags::EACCESS)
+}
+
+/// What an errno from opening `key` means: an answer about this one object, or a fault of the
+/// store. `root` is whether the root itself is still searchable (see [`root_searchable`]).
+fn classify(key: &str, errno: Errno, root: &Result<(), Errno>) -> StorageError {
+    match errno {
+        Errno::NOENT | Errno::NOTDIR | Errno::NAMETOOLONG => {
+            StorageError::NotFound(key.to_string())
+        }
+        Errno::ACCESS | Errno::PERM => match root {
+            Ok(()) => StorageError::Denied(format!(
+                "{key}: permission denied: the httpd user may not read this file (check its \
+                 mode and owner, and those of the directories above it)"
+            )),
+            Err(e) => StorageError::Failed(format!(
+                "{key}: permission denied, and the storage root is not searchable by the httpd \
+                 user either ({e})"
+            )),
+        },
+        Errno::LOOP => StorageError::Denied(format!(
+            "{key}: too many levels of symbolic links (a symlink loop?)"
+        )),
+        Errno::NXIO | Errno::NODEV | Errno::OPNOTSUPP => StorageError::Denied(format!(
+            "{key}: not a regular file (a socket or a device without a driver): only regular \
+             files are served"
+        )),
+        e => StorageError::Failed(format!("{key}: {}", std::io::Error::from(e))),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::symlink;
+    use std::os::unix::fs::{symlink, PermissionsExt};
 
     /// A fresh directory under the system temp dir, removed on drop.
     struct TempDir(PathBuf);
@@ -235,6 +346,183 @@ mod tests {
             Err(StorageError::TooLarge { size: 12, .. })
         ));
         assert!(s.get("recipes/1.jpg", 12).is_ok());
+    }
+
+    /// Whether this process can open a mode-000 file anyway (root, CAP_DAC_OVERRIDE): then no
+    /// real EACCES can be produced here (CI runs as root; the httpd suite covers it as nobody).
+    fn modes_are_bypassed(dir: &Path) -> bool {
+        let probe = dir.join("mode-probe");
+        std::fs::write(&probe, b"x").unwrap();
+        std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let bypassed = File::open(&probe).is_ok();
+        let _ = std::fs::remove_file(&probe);
+        bypassed
+    }
+
+    #[test]
+    fn permission_denied_is_about_the_object_unless_the_root_is_unreadable() {
+        let readable = Ok(());
+        let e = classify("a.jpg", Errno::ACCESS, &readable);
+        assert!(
+            matches!(e, StorageError::Denied(_)) && !e.is_fault(),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("mode"), "says what to check: {e}");
+        let e = classify("a.jpg", Errno::ACCESS, &Err(Errno::ACCESS));
+        assert!(matches!(e, StorageError::Failed(_)), "{e:?}");
+        for errno in [Errno::LOOP, Errno::NXIO] {
+            assert!(
+                matches!(classify("a.jpg", errno, &readable), StorageError::Denied(_)),
+                "{errno:?}"
+            );
+        }
+        for errno in [Errno::NOENT, Errno::NOTDIR, Errno::NAMETOOLONG] {
+            assert!(
+                matches!(
+                    classify("a.jpg", errno, &readable),
+                    StorageError::NotFound(_)
+                ),
+                "{errno:?}"
+            );
+        }
+        for errno in [Errno::IO, Errno::STALE, Errno::MFILE] {
+            assert!(classify("a.jpg", errno, &readable).is_fault(), "{errno:?}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_file_is_denied_not_a_fault() {
+        let (dir, s) = fixture("eacces");
+        if modes_are_bypassed(&dir.0) {
+            eprintln!("SKIPPED: file modes do not apply to this user (root); see the test above");
+            return;
+        }
+        let path = s.root().join("recipes/secret.jpg");
+        std::fs::write(&path, b"no").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+        for _ in 0..3 {
+            let e = s.get("recipes/secret.jpg", 100).unwrap_err();
+            assert!(matches!(e, StorageError::Denied(_)), "{e:?}");
+            let e = s.stat("recipes/secret.jpg").unwrap_err();
+            assert!(matches!(e, StorageError::Denied(_)), "{e:?}");
+        }
+        // A root the server may not search is a fault of the whole store.
+        let locked = s.root().join("recipes");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        let inner = FileStorage {
+            root: locked.clone(),
+        };
+        let e = inner.get("1.jpg", 100).unwrap_err();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(e.is_fault(), "{e:?}");
+    }
+
+    #[test]
+    fn a_fifo_is_refused_at_once_not_waited_on() {
+        let (_dir, s) = fixture("fifo");
+        let fifo = s.root().join("recipes/pipe.jpg");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let s = std::sync::Arc::new(s);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = s.clone();
+        // On a thread: a blocking open of a FIFO never returns (no writer), and a regression
+        // must fail this test, not hang it.
+        std::thread::spawn(move || {
+            let _ = tx.send((
+                reader.get("recipes/pipe.jpg", 100),
+                reader.stat("recipes/pipe.jpg"),
+            ));
+        });
+        let (get, stat) = rx
+            .recv_timeout(std::time::Duration::from_secs(2))
+            .expect("reading a FIFO hung");
+        for e in [get.unwrap_err(), stat.unwrap_err()] {
+            assert!(matches!(e, StorageError::Denied(_)), "{e:?}");
+            assert!(e.to_string().contains("FIFO"), "{e}");
+        }
+        assert_eq!(s.get("recipes/1.jpg", 100).unwrap().bytes, b"twelve bytes");
+    }
+
+    #[test]
+    fn symlinks_inside_the_root_are_followed_loops_are_denied() {
+        let (_dir, s) = fixture("links");
+        let root = s.root().to_path_buf();
+        // Relative, through a directory, and with a `..` that stays below the root.
+        symlink("recipes", root.join("dir")).unwrap();
+        symlink("../recipes/1.jpg", root.join("recipes/again.jpg")).unwrap();
+        // Absolute, into a directory (RESOLVE_BENEATH refuses those: the canonical path is used).
+        symlink(root.join("recipes"), root.join("absdir")).unwrap();
+        for key in [
+            "inside.jpg",
+            "dir/1.jpg",
+            "recipes/again.jpg",
+            "absdir/1.jpg",
+        ] {
+            assert_eq!(s.get(key, 100).unwrap().bytes, b"twelve bytes", "{key}");
+            assert!(s.stat(key).is_ok(), "{key}");
+        }
+        symlink("loop.jpg", root.join("loop.jpg")).unwrap();
+        let e = s.get("loop.jpg", 100).unwrap_err();
+        assert!(matches!(e, StorageError::Denied(_)), "{e:?}");
+        symlink(root.join("nowhere.jpg"), root.join("dangling.jpg")).unwrap();
+        let e = s.get("dangling.jpg", 100).unwrap_err();
+        assert!(matches!(e, StorageError::NotFound(_)), "{e:?}");
+    }
+
+    /// A directory of the path swapped for a symlink to the outside while requests run (someone
+    /// who can write into the store racing the server): no read may ever return outside bytes.
+    #[test]
+    fn a_directory_swapped_for_a_symlink_never_leads_out() {
+        let (dir, s) = fixture("swap");
+        let root = s.root().to_path_buf();
+        let outside = dir.0.join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("x.jpg"), b"OUTSIDE").unwrap();
+        std::fs::create_dir_all(root.join("d")).unwrap();
+        std::fs::write(root.join("d/x.jpg"), b"inside").unwrap();
+        symlink(&outside, root.join("d.swap")).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flipper = {
+            let (stop, root) = (stop.clone(), root.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    // Atomically exchanges the directory and the symlink, back and forth.
+                    rustix::fs::renameat_with(
+                        rustix::fs::CWD,
+                        root.join("d"),
+                        rustix::fs::CWD,
+                        root.join("d.swap"),
+                        rustix::fs::RenameFlags::EXCHANGE,
+                    )
+                    .unwrap();
+                }
+            })
+        };
+        let (mut inside, mut refused) = (0, 0);
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(1) {
+            match s.get("d/x.jpg", 100) {
+                Ok(o) => {
+                    assert_eq!(o.bytes, b"inside", "read a file outside the root");
+                    inside += 1;
+                }
+                Err(StorageError::KeyRefused(_) | StorageError::NotFound(_)) => refused += 1,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        flipper.join().unwrap();
+        assert!(
+            inside > 0 && refused > 0,
+            "both states seen: {inside} / {refused}"
+        );
     }
 
     #[test]

@@ -56,6 +56,11 @@ pub enum StorageError {
     /// The key is not one this backend will look up (absolute, `..`, escapes the root): 404.
     #[error("{0}: key refused")]
     KeyRefused(String),
+    /// The store works but will not give this one object (EACCES on one file, a FIFO or device,
+    /// a symlink loop; S3's per-key 403 AccessDenied): 404, as for a missing key, logged at warn
+    /// with what the operator should check. Never a fault: one object cannot open the breaker.
+    #[error("{0}")]
+    Denied(String),
     /// The object is larger than TofuMaxSourceBytes (422).
     #[error("{key}: {size} bytes, above the limit of {limit}")]
     TooLarge { key: String, size: u64, limit: u64 },
@@ -76,8 +81,8 @@ pub enum StorageError {
 
 impl StorageError {
     /// A fault of the storage itself (error, timeout, breaker open), as opposed to an answer
-    /// about the object (not found, refused key, too large): faults trip the circuit breaker
-    /// and send requests to the fallback.
+    /// about one object (not found, refused key, denied, too large): faults trip the circuit
+    /// breaker and send requests to the fallback.
     pub fn is_fault(&self) -> bool {
         matches!(
             self,
@@ -108,6 +113,7 @@ impl From<StorageError> for TofuError {
             StorageError::NotFound(_) | StorageError::KeyRefused(_) => {
                 TofuError::SourceNotFound(e.to_string())
             }
+            StorageError::Denied(m) => TofuError::SourceDenied(m),
             StorageError::TooLarge { size, limit, .. } => TofuError::Unprocessable(format!(
                 "source is {size} bytes, above the limit of {limit}"
             )),
@@ -187,6 +193,7 @@ pub fn key_segments(key: &str) -> Result<Vec<&str>, StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::LogLevel;
 
     #[test]
     fn keys_that_could_escape_are_refused() {
@@ -214,6 +221,13 @@ mod tests {
         let status = |e: StorageError| TofuError::from(e).status();
         assert_eq!(status(StorageError::NotFound("k".into())), 404);
         assert_eq!(status(StorageError::KeyRefused("k".into())), 404);
+        let denied = StorageError::Denied("k: permission denied".into());
+        assert!(
+            !denied.is_fault(),
+            "one object's answer never trips the breaker"
+        );
+        let answer = TofuError::from(denied);
+        assert_eq!((answer.status(), answer.log_level()), (404, LogLevel::Warn));
         let big = StorageError::TooLarge {
             key: "k".into(),
             size: 10,

@@ -1,7 +1,8 @@
 //! A primary storage guarded by a circuit breaker, with an optional fallback
 //! (`TofuFallbackStorage`): what makes an S3 outage something users do not notice.
 //!
-//! - The fallback is tried when the primary errors or times out, never when it answers 404.
+//! - The fallback is tried when the primary errors or times out, never when it answers about
+//!   the object itself (404, a refused key, an object it may not read).
 //! - A miss in the fallback while the primary is failing is answered as the primary's failure
 //!   (5xx, `no-store`): a transient fault never becomes a cacheable 404.
 //! - After `TofuStorageBreaker` consecutive primary faults the breaker opens: requests go
@@ -188,16 +189,64 @@ mod tests {
         }
     }
 
+    /// A 404, and an object the store will not give (EACCES, a FIFO, S3's per-key
+    /// AccessDenied): final, never sent to the fallback, never counted by the breaker.
     #[test]
-    fn a_404_from_the_primary_is_final() {
-        let primary = Fake::new(Err(StorageError::NotFound("k".into())));
-        let fallback = Fake::new(Ok(b"stale copy"));
-        let s = Resilient::new(primary.clone(), Some(fallback.clone()), settings(1, 1000));
-        for _ in 0..3 {
-            assert!(matches!(s.get("k", 100), Err(StorageError::NotFound(_))));
+    fn answers_about_the_object_are_final_and_never_counted() {
+        for answer in [
+            StorageError::NotFound("k".into()),
+            StorageError::Denied("k: permission denied".into()),
+        ] {
+            let primary = Fake::new(Err(answer.clone()));
+            let fallback = Fake::new(Ok(b"stale copy"));
+            let s = Resilient::new(primary.clone(), Some(fallback.clone()), settings(2, 30_000));
+            for _ in 0..5 {
+                assert_eq!(s.get("k", 100).unwrap_err(), answer);
+                assert_eq!(s.stat("k").unwrap_err(), answer);
+            }
+            assert_eq!(fallback.calls(), 0, "never asked: {answer:?}");
+            assert!(!s.breaker_open(), "not a fault: {answer:?}");
+            primary.set(Ok(b"healthy"));
+            assert_eq!(s.get("other", 100).unwrap().bytes, b"healthy");
         }
-        assert_eq!(fallback.calls(), 0, "never asked on a 404");
-        assert!(!s.breaker_open(), "a 404 is not a fault");
+    }
+
+    /// The real file storage: a FIFO, a symlink loop and (where file modes apply to this user)
+    /// a mode-000 file, each asked many times, leave the breaker closed for the rest.
+    #[test]
+    fn odd_files_in_a_real_store_never_open_the_breaker() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("tofu-resilient-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("good.jpg"), b"good").unwrap();
+        std::fs::write(dir.join("secret.jpg"), b"secret").unwrap();
+        std::fs::set_permissions(dir.join("secret.jpg"), PermissionsExt::from_mode(0o000)).unwrap();
+        std::os::unix::fs::symlink("loop.jpg", dir.join("loop.jpg")).unwrap();
+        let fifo = dir.join("pipe.jpg");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        let files = crate::storage::FileStorage::open(dir.to_str().unwrap()).unwrap();
+        let s = Resilient::new(Arc::new(files), None, settings(2, 30_000));
+        for _ in 0..5 {
+            for key in ["pipe.jpg", "loop.jpg", "secret.jpg"] {
+                match s.get(key, 100) {
+                    Err(StorageError::Denied(_)) => {}
+                    // Root (CI) reads a mode-000 file anyway.
+                    Ok(o) if key == "secret.jpg" => assert_eq!(o.bytes, b"secret"),
+                    other => panic!("{key}: {other:?}"),
+                }
+            }
+        }
+        assert!(!s.breaker_open());
+        assert_eq!(s.get("good.jpg", 100).unwrap().bytes, b"good");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -6,12 +6,22 @@
 //! SDK's hyper client). Calls block the httpd worker thread on the runtime, bounded as a whole —
 //! retries with backoff and the body download included — by `TofuStorageTimeout`.
 //!
-//! Answers: a missing key (404 `NoSuchKey`) is 404. Every other refusal is a storage fault
-//! (502): S3 answers 403 `AccessDenied` for a missing key when the role may not
-//! `s3:ListBucket`, but the same 403 is what wrong credentials or a wrong policy give, so it is
-//! treated as the configuration error it usually is (logged as such), never as a cacheable 404.
-//! A missing bucket (`NoSuchBucket`) is a fault too. Unreachable, 5xx and `SlowDown` (after the
-//! SDK's retries) are 502; running out of time is 504.
+//! Answers about one object are final and never count toward the circuit breaker: a missing key
+//! (404 `NoSuchKey`) is 404, and so is a per-key 403 `AccessDenied` ([`StorageError::Denied`],
+//! logged at warn): without `s3:ListBucket` S3 answers 403 AccessDenied for a missing key, and
+//! a policy may deny one prefix; the client cannot tell it from a miss (which tells an attacker
+//! nothing) and a CDN keeps it briefly. If every key is denied, the policy lacks
+//! `s3:GetObject`, which the log line says. Every other 403 is about the store, not the key —
+//! `InvalidAccessKeyId`, `SignatureDoesNotMatch`, `ExpiredToken`, `InvalidToken`,
+//! `AccountProblem`, `RequestTimeTooSkewed`, `AllAccessDisabled` and any code we do not know —
+//! and is a fault (502, counted by the breaker, the fallback asked). So is a missing bucket
+//! (`NoSuchBucket`). Unreachable, 5xx and `SlowDown` (after the SDK's retries) are 502; running
+//! out of time is 504.
+//!
+//! A HEAD (`stat`, for conditional requests) has no body and so no error code: its 404 cannot
+//! tell NoSuchKey from NoSuchBucket, nor its 403 AccessDenied from wrong credentials. On a HEAD
+//! 403 or 404, one `GET Range: bytes=0-0` asks again and its code decides, so `stat` answers
+//! what `get` answers (a missing bucket is a 502 on both, never a cacheable 404).
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -164,26 +174,13 @@ impl S3Storage {
     {
         let url = self.url(key);
         match err {
-            SdkError::ServiceError(service) => {
-                let status = service.raw().status().as_u16();
-                let code = err.code().unwrap_or("");
-                let message = err.message().unwrap_or("");
-                match (status, code) {
-                    (404, "NoSuchBucket") => StorageError::Failed(format!(
-                        "{url}: S3 answered 404 NoSuchBucket: check TofuStorage"
-                    )),
-                    (404, _) => StorageError::NotFound(key.to_string()),
-                    (403, _) => StorageError::Failed(format!(
-                        "{url}: S3 refused access (403 {code} {message}): check the credentials \
-                         (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile or instance role) and \
-                         that the policy allows s3:GetObject (without s3:ListBucket S3 also \
-                         answers 403 for a missing key)"
-                    )),
-                    _ => StorageError::Failed(format!(
-                        "{url}: S3 answered {status} {code} {message} (after {MAX_ATTEMPTS} attempts)"
-                    )),
-                }
-            }
+            SdkError::ServiceError(service) => answer(
+                &url,
+                key,
+                service.raw().status().as_u16(),
+                err.code().unwrap_or(""),
+                err.message().unwrap_or(""),
+            ),
             SdkError::TimeoutError(_) => {
                 StorageError::Timeout(format!("{url}: S3 timed out: {}", DisplayErrorContext(err)))
             }
@@ -192,6 +189,56 @@ impl S3Storage {
                 DisplayErrorContext(err)
             )),
         }
+    }
+
+    /// A HEAD answered 403 or 404, which without a body says nothing of why: the code of a
+    /// one-byte GET decides.
+    async fn ask_why(
+        &self,
+        client: &aws_sdk_s3::Client,
+        key: &str,
+        object_key: &str,
+        head_status: u16,
+    ) -> StorageError {
+        let sent = client
+            .get_object()
+            .bucket(&self.location.bucket)
+            .key(object_key)
+            .range("bytes=0-0")
+            .send()
+            .await;
+        match sent {
+            Err(e) => self.error(key, &e),
+            // The object appeared between the two requests (or the store answers HEAD and GET
+            // differently): nothing a cache may keep.
+            Ok(_) => StorageError::Failed(format!(
+                "{}: S3 answered HEAD {head_status} but GET found the object; try again",
+                self.url(key)
+            )),
+        }
+    }
+}
+
+/// What an S3 error answer (status and code) means for one key (see the module comment).
+fn answer(url: &str, key: &str, status: u16, code: &str, message: &str) -> StorageError {
+    match (status, code) {
+        (404, "NoSuchBucket") => StorageError::Failed(format!(
+            "{url}: S3 answered 404 NoSuchBucket: check TofuStorage"
+        )),
+        (404, _) => StorageError::NotFound(key.to_string()),
+        (403, "AccessDenied") => StorageError::Denied(format!(
+            "{url}: S3 answered 403 AccessDenied {message}: without s3:ListBucket S3 answers \
+             403 AccessDenied for a missing key; if every key is denied, the policy lacks \
+             s3:GetObject"
+        )),
+        (403, _) => StorageError::Failed(format!(
+            "{url}: S3 refused access (403 {code} {message}): check the credentials \
+             (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile or instance role), the clock and \
+             the account"
+        )),
+        _ => StorageError::Failed(format!(
+            "{url}: S3 answered {status} {code} {message} (after {MAX_ATTEMPTS} attempts)"
+        )),
     }
 }
 
@@ -286,13 +333,22 @@ impl Storage for S3Storage {
 
     fn stat(&self, key: &str) -> Result<Validators, StorageError> {
         self.call(key, |client, object_key| async move {
-            let head = client
+            let sent = client
                 .head_object()
                 .bucket(&self.location.bucket)
                 .key(&object_key)
                 .send()
-                .await
-                .map_err(|e| self.error(key, &e))?;
+                .await;
+            let head = match sent {
+                Ok(head) => head,
+                Err(SdkError::ServiceError(e))
+                    if matches!(e.raw().status().as_u16(), 403 | 404) =>
+                {
+                    let status = e.raw().status().as_u16();
+                    return Err(self.ask_why(&client, key, &object_key, status).await);
+                }
+                Err(e) => return Err(self.error(key, &e)),
+            };
             Ok(Validators {
                 size: head
                     .content_length()
@@ -343,6 +399,150 @@ mod tests {
         for bad in ["", "ab", "Upper", "-x-bucket", "bucket/../x", "b_u_c"] {
             assert!(S3Location::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_a_per_key_access_denied_is_an_answer_about_the_object() {
+        let a = |status, code| answer("s3://b/k", "k", status, code, "");
+        let denied = a(403, "AccessDenied");
+        assert!(matches!(denied, StorageError::Denied(_)), "{denied:?}");
+        assert!(denied.to_string().contains("s3:ListBucket"), "{denied}");
+        assert!(denied.to_string().contains("s3:GetObject"), "{denied}");
+        for code in [
+            "InvalidAccessKeyId",
+            "SignatureDoesNotMatch",
+            "ExpiredToken",
+            "InvalidToken",
+            "AccountProblem",
+            "RequestTimeTooSkewed",
+            "AllAccessDisabled",
+            "",
+        ] {
+            assert!(a(403, code).is_fault(), "403 {code:?}");
+        }
+        assert!(a(404, "NoSuchBucket").is_fault());
+        assert!(matches!(a(404, "NoSuchKey"), StorageError::NotFound(_)));
+        assert!(matches!(a(404, ""), StorageError::NotFound(_)));
+        assert!(a(503, "SlowDown").is_fault());
+    }
+
+    /// A stand-in for S3 that gives every request the same error: `status` and, except to a
+    /// HEAD (which S3 answers without a body), an XML error with `code`. Returns its endpoint
+    /// and the request lines it saw.
+    fn canned_s3(status: u16, code: &'static str) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut writer = stream;
+                    loop {
+                        let mut first = String::new();
+                        if reader.read_line(&mut first).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut headers = Vec::new();
+                        loop {
+                            let mut line = String::new();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                            headers.push(line.trim().to_ascii_lowercase());
+                        }
+                        let range = headers.iter().any(|h| h.starts_with("range:"));
+                        let request = first.trim().to_string();
+                        log.lock().unwrap().push(format!("{request} range={range}"));
+                        let body = format!(
+                            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+                             <Message>canned</Message></Error>"
+                        );
+                        let head = request.starts_with("HEAD ");
+                        let answer = format!(
+                            "HTTP/1.1 {status} Canned\r\nContent-Type: application/xml\r\n\
+                             Content-Length: {}\r\n\r\n{}",
+                            body.len(),
+                            if head { "" } else { body.as_str() }
+                        );
+                        if writer.write_all(answer.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (endpoint, seen)
+    }
+
+    fn storage_at(endpoint: &str) -> S3Storage {
+        S3Storage::new(
+            S3Location::parse("bucket/p").unwrap(),
+            S3Options {
+                endpoint: Some(endpoint.to_string()),
+                region: None,
+            },
+            Duration::from_secs(5),
+            Arc::new(S3Runtime::default()),
+        )
+    }
+
+    /// What `get` and `stat` answer when every request gets `status` and `code`, and the
+    /// requests the stand-in saw.
+    fn get_and_stat(status: u16, code: &'static str) -> (StorageError, StorageError, Vec<String>) {
+        let (endpoint, seen) = canned_s3(status, code);
+        let s = storage_at(&endpoint);
+        let got = s.get("a.jpg", 100).unwrap_err();
+        let stat = s.stat("a.jpg").unwrap_err();
+        let seen = seen.lock().unwrap().clone();
+        (got, stat, seen)
+    }
+
+    #[test]
+    fn access_denied_is_a_404_from_get_and_from_stat() {
+        if crate::storage::contract::test_s3_endpoint().is_none() {
+            return;
+        }
+        let (got, stat, seen) = get_and_stat(403, "AccessDenied");
+        assert!(matches!(got, StorageError::Denied(_)), "get: {got:?}");
+        assert!(matches!(stat, StorageError::Denied(_)), "stat: {stat:?}");
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(
+            seen[1].starts_with("HEAD ") && seen[2].starts_with("GET "),
+            "{seen:?}"
+        );
+        assert!(seen[2].ends_with("range=true"), "a one-byte GET: {seen:?}");
+    }
+
+    #[test]
+    fn store_faults_behind_a_403_or_404_are_faults_from_stat_too() {
+        if crate::storage::contract::test_s3_endpoint().is_none() {
+            return;
+        }
+        // Wrong credentials, and what AWS answers for a missing bucket: codes a HEAD lacks.
+        for (status, code) in [
+            (403, "InvalidAccessKeyId"),
+            (403, "SignatureDoesNotMatch"),
+            (404, "NoSuchBucket"),
+        ] {
+            let (got, stat, _) = get_and_stat(status, code);
+            for e in [got, stat] {
+                assert!(
+                    matches!(e, StorageError::Failed(ref m) if m.contains(code)),
+                    "{status} {code}: {e:?}"
+                );
+            }
+        }
+        // A missing key stays a 404 (NoSuchKey from the one-byte GET).
+        let (_, stat, _) = get_and_stat(404, "NoSuchKey");
+        assert!(matches!(stat, StorageError::NotFound(_)), "{stat:?}");
     }
 
     #[test]

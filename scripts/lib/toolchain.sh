@@ -6,6 +6,8 @@
 #                   one channel only, so this is the nightly's one place: a dated nightly, the one
 #                   the machines have installed as `nightly` (scripts/setup points this name at it
 #                   rather than download it). Change it here only.
+# shellcheck disable=SC2034  # used by the scripts that source this file
 FUZZ_TOOLCHAIN=nightly-2026-05-20
+# shellcheck disable=SC2034
 RUST_TOOLCHAIN=$(sed -n 's/^channel *= *"\([^"]*\)".*/\1/p' \
   "$(dirname "${BASH_SOURCE[0]}")/../../rust-toolchain.toml")

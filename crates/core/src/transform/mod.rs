@@ -22,8 +22,8 @@ mod encode;
 mod geometry;
 mod jpeg;
 use tofu_libjpeg as libjpeg;
-mod orientation;
 mod image_decode;
+mod orientation;
 mod pixels;
 mod resize;
 mod sniff;
@@ -37,8 +37,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::TofuError;
 use crate::ops::{Ops, OutputFormat};
-use jpeg::JpegHeader;
 use image_decode::OtherHeader;
+use jpeg::JpegHeader;
 
 /// Security limits checked from the image header before any pixel buffer is allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,7 +300,5 @@ fn check_pixels(width: u64, height: u64, limits: &Limits) -> Result<(u32, u32), 
     }
 }
 
-#[cfg(test)]
-mod hostile;
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@ use Time::HiRes qw(time sleep);
 use TofuTest;
 
 plan tests => 7;
+my $crash_re = crash_pattern();
 
 my $clients = 12;
 my $seconds = 4;
@@ -58,7 +59,7 @@ my $after = Apache::TestRequest::GET(
 ok t_cmp($after->code, 200, 'the new generation serves S3');
 
 sleep 2;    # the old generation's last children exit
-my @trouble = grep { /exit signal|Segmentation|panicked|still did not exit|could not make child/ }
+my @trouble = grep { /$crash_re|still did not exit|could not make child/ }
     split /\n/, error_log_since($mark);
 ok t_cmp(scalar @trouble, 0, 'no child crashed or was left behind (' . join(' | ', @trouble) . ')');
 

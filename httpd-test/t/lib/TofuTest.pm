@@ -15,7 +15,7 @@ our @EXPORT = qw(
     SECRET SECRET_OLD SECRET_FILE_FIRST SECRET_FILE_SECOND
     enc_segment enc_id signature signed_url
     image_info im_info rmse write_tmp
-    error_log_path error_log_mark error_log_since one_line
+    error_log_path error_log_mark error_log_since crash_pattern one_line
     notes_log_mark notes_since concurrent_gets restart_server
     data_dir original
     DEFAULT_CACHE_CONTROL DEFAULT_ERROR_CACHE_CONTROL
@@ -168,6 +168,17 @@ sub original { join '/', data_dir(), 'store', shift }
 sub error_log_path {
     require File::Spec;
     File::Spec->catfile(Apache::Test::vars('t_logs'), 'error_log');
+}
+
+# The error-log lines of a crashed child, as a regex: the one ERE of httpd-test/crash-pattern,
+# which httpd-test/run greps the log with too.
+sub crash_pattern {
+    require File::Basename;
+    require File::Spec;
+    my $file = File::Spec->catfile(File::Basename::dirname(__FILE__), '..', '..', 'crash-pattern');
+    open my $fh, '<', $file or die "$file: $!";
+    chomp(my $ere = <$fh> // die "$file is empty\n");
+    return qr/$ere/;
 }
 
 # Byte offset of the end of the error log, to read what a request added with error_log_since.

@@ -449,8 +449,7 @@ mod tests {
 
     #[test]
     fn a_header_with_stray_bytes_still_decodes() {
-        let path = format!("{}/jpeg/baseline.jpg", crate::TESTDATA);
-        let good = std::fs::read(path).unwrap();
+        let good = crate::transform::tests::testdata("jpeg/baseline.jpg");
         // Two stray bytes before the first DQT segment: libjpeg warns while reading the header.
         let dqt = good.windows(2).position(|m| m == [0xFF, 0xDB]).unwrap();
         let mut bad = good[..dqt].to_vec();

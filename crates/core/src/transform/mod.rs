@@ -22,8 +22,8 @@ mod encode;
 mod geometry;
 mod jpeg;
 use tofu_libjpeg as libjpeg;
+mod image_decode;
 mod orientation;
-mod other;
 mod pixels;
 mod resize;
 mod sniff;
@@ -37,8 +37,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::TofuError;
 use crate::ops::{Ops, OutputFormat};
+use image_decode::OtherHeader;
 use jpeg::JpegHeader;
-use other::OtherHeader;
 
 /// Security limits checked from the image header before any pixel buffer is allocated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,7 +140,7 @@ pub fn run_until(
     let (out_w, out_h) = orientation.swap_size(plan.width, plan.height);
 
     let (pixels, crop) = match opened.header {
-        Header::Jpeg(header, adobe) => {
+        Header::Jpeg { header, adobe } => {
             let denom = header.choose_scale(crop, out_w, out_h);
             let decoded = header.decode(source, denom, crop, out_w, out_h, adobe)?;
             (decoded.pixels, decoded.crop)
@@ -193,7 +193,7 @@ pub fn decode_rgb_upright(
     let opened = Opened::read(source, limits, Deadline::after(PROCESSING_DEADLINE))?;
     let (w, h) = opened.stored;
     let pixels = match opened.header {
-        Header::Jpeg(header, adobe) => {
+        Header::Jpeg { header, adobe } => {
             header
                 .decode(source, 1, Rect::full(w, h), w, h, adobe)?
                 .pixels
@@ -216,8 +216,11 @@ struct Opened<'a> {
 }
 
 enum Header<'a> {
-    /// The JPEG header and whether an Adobe APP14 marker is present.
-    Jpeg(JpegHeader<'a>, bool),
+    Jpeg {
+        header: JpegHeader<'a>,
+        /// An Adobe APP14 marker is present: CMYK/YCCK values are stored inverted.
+        adobe: bool,
+    },
     Other(OtherHeader<'a>),
 }
 
@@ -236,10 +239,16 @@ impl<'a> Opened<'a> {
                     .exif
                     .map_or(Orientation::UPRIGHT, orientation::from_exif_data);
                 let header = JpegHeader::read(source)?;
-                (Header::Jpeg(header, markers.adobe), orientation)
+                (
+                    Header::Jpeg {
+                        header,
+                        adobe: markers.adobe,
+                    },
+                    orientation,
+                )
             }
             SourceFormat::Png | SourceFormat::WebP | SourceFormat::Gif => {
-                if let Some((w, h)) = other::peek_dimensions(source, format) {
+                if let Some((w, h)) = image_decode::peek_dimensions(source, format) {
                     check_pixels(w, h, limits)?;
                 }
                 let header = OtherHeader::read(source, format, limits.max_source_pixels, deadline)?;
@@ -252,7 +261,7 @@ impl<'a> Opened<'a> {
             }
         };
         let (w, h) = match &header {
-            Header::Jpeg(h, _) => h.dimensions(),
+            Header::Jpeg { header, .. } => header.dimensions(),
             Header::Other(h) => h.dimensions(),
         };
         let stored = check_pixels(w, h, limits)?;
@@ -291,7 +300,5 @@ fn check_pixels(width: u64, height: u64, limits: &Limits) -> Result<(u32, u32), 
     }
 }
 
-#[cfg(test)]
-mod hostile;
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@ use Apache::TestRequest ();
 use TofuTest;
 
 plan tests => 3 * 2;
+my $crash_re = crash_pattern();
 
 for my $signal ('USR1', 'HUP') {
     my $mark = error_log_mark();
@@ -28,6 +29,6 @@ for my $signal ('USR1', 'HUP') {
     my $info = image_info($res->content) || {};
     ok t_cmp($res->code . ' ' . ($info->{width} // '?') . 'x' . ($info->{height} // '?'),
              '200 280x187', "$signal: mod_tofu serves after the restart");
-    my @crash = grep { /exit signal|Segmentation|panicked/ } split /\n/, error_log_since($mark);
+    my @crash = grep { /$crash_re/ } split /\n/, error_log_since($mark);
     ok t_cmp(scalar @crash, 0, "$signal: no crashed child (" . join(' | ', @crash) . ')');
 }

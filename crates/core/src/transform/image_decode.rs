@@ -174,13 +174,10 @@ fn classify(e: ImageError, format: SourceFormat) -> TofuError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::tests::testdata;
 
     fn later() -> Deadline {
         Deadline::after(super::super::bounds::PROCESSING_DEADLINE)
-    }
-
-    fn read(path: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/{path}", crate::TESTDATA)).unwrap()
     }
 
     #[test]
@@ -196,7 +193,7 @@ mod tests {
                 (200, 133),
             ),
         ] {
-            let bytes = read(path);
+            let bytes = testdata(path);
             assert_eq!(peek_dimensions(&bytes, format), Some(want), "{path}");
             let header = OtherHeader::read(&bytes, format, 50_000_000, later()).unwrap();
             assert_eq!(header.dimensions(), want, "{path}");

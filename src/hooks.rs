@@ -10,8 +10,8 @@ use super::pool::Pool;
 use super::process;
 use super::request::{HeaderTable, Request};
 use super::sections;
+use tofu_core::config::tree::{self as config_tree, Node};
 use tofu_core::config::DirConfig;
-use tofu_core::config_tree::{self, Node};
 use tofu_core::error::TofuError;
 use tofu_core::handler::{self, Reply, RequestInfo};
 

@@ -1,8 +1,8 @@
 //! tofu-core: everything mod_tofu does to answer a signed image URL, in safe Rust that knows
 //! nothing of Apache (DESIGN.md, "Layers").
 //!
-//! `url` and `signature` read the request, `config` and `config_tree` hold the directives' values
-//! and the startup check, `handler` runs one request through `storage` (where originals live),
+//! `url` and `signature` read the request, `config` holds the directives' values and the startup
+//! check, `handler` runs one request through `storage` (where originals live),
 //! `transform` (decode, resize, encode) and `conditional` (ETag, 304s), with `admission` and
 //! `coalesce` bounding the work per child process (`process`); `error` is the one table from
 //! outcome to HTTP status. The Apache adapter (the `mod_tofu` crate at the top) drives it; so do
@@ -14,7 +14,6 @@ pub mod admission;
 pub mod coalesce;
 pub mod conditional;
 pub mod config;
-pub mod config_tree;
 pub mod error;
 pub mod handler;
 pub mod negotiate;

@@ -1,0 +1,82 @@
+//! `TofuConcurrency`, `TofuQueueTimeout`: transforms at once per child process, and how long a
+//! request waits for one of those slots before 503.
+
+use std::time::Duration;
+
+use super::values::{parse_count, parse_seconds, positive};
+use super::{DirConfig, Directive, Setter};
+
+macro_rules! default_queue_timeout_secs {
+    () => {
+        2
+    };
+}
+
+/// `TofuQueueTimeout` default.
+pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(default_queue_timeout_secs!());
+
+/// `TofuConcurrency N`.
+pub(super) const TOFU_CONCURRENCY: Directive = Directive {
+    name: c"TofuConcurrency",
+    help: c"transforms at once per child process (default: the number of CPUs)",
+    set: Setter::One(set_concurrency),
+};
+
+/// `TofuQueueTimeout SECONDS`.
+pub(super) const TOFU_QUEUE_TIMEOUT: Directive = Directive {
+    name: c"TofuQueueTimeout",
+    help: cstr!(
+        "seconds a request waits for a transform slot before 503 (default ",
+        default_queue_timeout_secs!(),
+        ")"
+    ),
+    set: Setter::One(set_queue_timeout),
+};
+
+/// The CPUs this process may use (cgroup limits included), read once per section when httpd
+/// reads the configuration: `TofuConcurrency`'s default, never looked up per request.
+pub(super) fn available_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn set_concurrency(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let n = positive(parse_count(arg, false)?)?;
+    if n > 1024 {
+        return Err(format!("{n} is above 1024"));
+    }
+    c.concurrency = Some(n as usize);
+    Ok(())
+}
+
+fn set_queue_timeout(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    c.queue_timeout = Some(parse_seconds(arg)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::set;
+    use super::*;
+
+    #[test]
+    fn defaults_and_values() {
+        let c = DirConfig::new(None);
+        assert_eq!(c.concurrency(), available_cpus());
+        assert_eq!(c.queue_timeout(), Duration::from_secs(2));
+        let mut c = DirConfig::new(None);
+        set(&mut c, "TofuConcurrency", "3").unwrap();
+        set(&mut c, "TofuQueueTimeout", "0.5").unwrap();
+        assert_eq!(c.concurrency(), 3);
+        assert_eq!(c.queue_timeout(), Duration::from_millis(500));
+        for (name, arg) in [
+            ("TofuConcurrency", "0"),
+            ("TofuConcurrency", "1025"),
+            ("TofuQueueTimeout", "-1"),
+            ("TofuQueueTimeout", "forever"),
+        ] {
+            assert!(set(&mut c, name, arg).is_err(), "{name} {arg}");
+        }
+    }
+}

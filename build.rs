@@ -61,12 +61,10 @@ fn main() {
         "ap_custom_response",
         "ap_index_of_response",
         "ap_get_core_module_config",
-        "ap_get_server_description",
         "ap_server_root_relative",
         "apr_table_set",
         "apr_table_get",
         "apr_pstrdup",
-        "apr_pstrmemdup",
         "apr_pool_cleanup_register",
         "apr_pool_cleanup_null",
     ] {

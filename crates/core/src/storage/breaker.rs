@@ -44,9 +44,10 @@ enum State {
     Probing,
 }
 
-/// What a request may do now.
+/// Where the breaker sends a request now (named apart from the transform slots of
+/// `crate::admission`, which are another thing).
 #[derive(Debug, PartialEq, Eq)]
-pub enum Admission {
+pub enum Route {
     /// Use the primary; report the outcome with [`Breaker::record`].
     Primary,
     /// Use the primary as the one probe of a half-open breaker; report the outcome.
@@ -71,19 +72,19 @@ impl Breaker {
     }
 
     /// May a request that starts at `now` use the primary?
-    pub fn admit(&self, now: Instant) -> Admission {
+    pub fn admit(&self, now: Instant) -> Route {
         let mut state = self.lock();
         match *state {
-            State::Closed { .. } => Admission::Primary,
+            State::Closed { .. } => Route::Primary,
             State::Open { until } if now >= until => {
                 *state = State::Probing;
-                Admission::Probe
+                Route::Probe
             }
-            State::Open { until } => Admission::Skip {
+            State::Open { until } => Route::Skip {
                 retry_after: until - now,
             },
             // Others wait for the probe's verdict; a probe takes at most the storage timeout.
-            State::Probing => Admission::Skip {
+            State::Probing => Route::Skip {
                 retry_after: Duration::from_secs(1),
             },
         }
@@ -147,12 +148,12 @@ mod tests {
         b.record(false, t); // a success (or a 404) resets the count
         b.record(true, t);
         b.record(true, t);
-        assert_eq!(b.admit(t), Admission::Primary);
+        assert_eq!(b.admit(t), Route::Primary);
         b.record(true, t);
         assert!(b.is_open(t));
         assert_eq!(
             b.admit(t + Duration::from_secs(10)),
-            Admission::Skip {
+            Route::Skip {
                 retry_after: Duration::from_secs(20)
             }
         );
@@ -164,18 +165,18 @@ mod tests {
         let t = Instant::now();
         b.record(true, t);
         let later = t + Duration::from_secs(30);
-        assert_eq!(b.admit(later), Admission::Probe);
+        assert_eq!(b.admit(later), Route::Probe);
         assert!(
-            matches!(b.admit(later), Admission::Skip { .. }),
+            matches!(b.admit(later), Route::Skip { .. }),
             "only one probe at a time"
         );
         b.record(true, later);
         assert!(b.is_open(later + Duration::from_secs(29)));
         let again = later + Duration::from_secs(30);
-        assert_eq!(b.admit(again), Admission::Probe);
+        assert_eq!(b.admit(again), Route::Probe);
         b.record(false, again);
         assert!(!b.is_open(again));
-        assert_eq!(b.admit(again), Admission::Primary);
+        assert_eq!(b.admit(again), Route::Primary);
     }
 
     #[test]
@@ -185,6 +186,6 @@ mod tests {
         for _ in 0..100 {
             b.record(true, t);
         }
-        assert_eq!(b.admit(t), Admission::Primary);
+        assert_eq!(b.admit(t), Route::Primary);
     }
 }

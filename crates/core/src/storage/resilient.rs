@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::breaker::{Admission, Breaker, BreakerSettings};
+use super::breaker::{Breaker, BreakerSettings, Route};
 use super::{Object, Storage, StorageError, Validators};
 
 /// The storage stack of a location in one child: primary, breaker, fallback.
@@ -59,6 +59,7 @@ impl Resilient {
     }
 
     /// True while the primary is being skipped (for tests).
+    #[cfg(test)]
     pub fn breaker_open(&self) -> bool {
         self.breaker.is_open(Instant::now())
     }
@@ -71,7 +72,7 @@ impl Resilient {
         on_fallback: impl FnOnce(&mut T, String),
     ) -> Result<T, StorageError> {
         let primary_error = match self.breaker.admit(Instant::now()) {
-            Admission::Primary | Admission::Probe => {
+            Route::Primary | Route::Probe => {
                 let outcome = Outcome {
                     breaker: &self.breaker,
                     recorded: false,
@@ -87,7 +88,7 @@ impl Resilient {
                     }
                 }
             }
-            Admission::Skip { retry_after } => {
+            Route::Skip { retry_after } => {
                 let secs = retry_after.as_secs_f64().ceil().max(1.0) as u32;
                 StorageError::Unavailable {
                     reason: "the circuit breaker is open after repeated primary storage faults"

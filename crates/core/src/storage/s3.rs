@@ -72,6 +72,7 @@ impl S3Runtime {
     }
 
     /// True once a runtime exists (tests check that config parsing never starts one).
+    #[cfg(test)]
     pub fn started(&self) -> bool {
         self.runtime.get().is_some()
     }
@@ -124,6 +125,7 @@ impl S3Storage {
     }
 
     /// True once the client has been built (by the first request).
+    #[cfg(test)]
     pub fn has_client(&self) -> bool {
         self.client.get().is_some()
     }

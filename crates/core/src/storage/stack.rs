@@ -81,6 +81,7 @@ impl Stacks {
     }
 
     /// True once an S3 runtime exists in this process (never after config parsing alone).
+    #[cfg(test)]
     pub fn s3_started(&self) -> bool {
         #[cfg(feature = "s3")]
         return self.runtime.started();

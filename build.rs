@@ -96,7 +96,6 @@ fn main() {
         "APLOG_.*",
         "OK",
         "DECLINED",
-        "DONE",
         "RSRC_CONF",
         "ACCESS_CONF",
         "HTTP_INTERNAL_SERVER_ERROR",

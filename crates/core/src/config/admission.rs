@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::values::{parse_count, parse_seconds, positive};
-use super::{DirConfig, Directive, Setter};
+use super::{DirConfig, Directive};
 
 macro_rules! default_queue_timeout_secs {
     () => {
@@ -16,22 +16,22 @@ macro_rules! default_queue_timeout_secs {
 pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(default_queue_timeout_secs!());
 
 /// `TofuConcurrency N`.
-pub(super) const TOFU_CONCURRENCY: Directive = Directive {
-    name: c"TofuConcurrency",
-    help: c"transforms at once per child process (default: the number of CPUs)",
-    set: Setter::One(set_concurrency),
-};
+pub(super) const TOFU_CONCURRENCY: Directive = Directive::one(
+    c"TofuConcurrency",
+    c"transforms at once per child process (default: the number of CPUs)",
+    set_concurrency,
+);
 
 /// `TofuQueueTimeout SECONDS`.
-pub(super) const TOFU_QUEUE_TIMEOUT: Directive = Directive {
-    name: c"TofuQueueTimeout",
-    help: cstr!(
+pub(super) const TOFU_QUEUE_TIMEOUT: Directive = Directive::one(
+    c"TofuQueueTimeout",
+    cstr!(
         "seconds a request waits for a transform slot before 503 (default ",
         default_queue_timeout_secs!(),
         ")"
     ),
-    set: Setter::One(set_queue_timeout),
-};
+    set_queue_timeout,
+);
 
 /// The CPUs this process may use (cgroup limits included), read once per section when httpd
 /// reads the configuration: `TofuConcurrency`'s default, never looked up per request.

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::values::parse_count;
-use super::{DirConfig, Directive, Setter};
+use super::{DirConfig, Directive};
 use crate::signature::{Keys, MAX_SIGNATURE_BYTES, MIN_SIGNATURE_BYTES};
 
 /// Shortest HMAC key accepted: a shorter one can be found by brute force from a single signed
@@ -14,25 +14,25 @@ use crate::signature::{Keys, MAX_SIGNATURE_BYTES, MIN_SIGNATURE_BYTES};
 pub const MIN_KEY_BYTES: usize = 16;
 
 /// `TofuSecret KEY`.
-pub(super) const TOFU_SECRET: Directive = Directive {
-    name: c"TofuSecret",
-    help: c"an HMAC key of at least 16 bytes (repeatable: the first signs, all verify)",
-    set: Setter::One(set_secret),
-};
+pub(super) const TOFU_SECRET: Directive = Directive::one(
+    c"TofuSecret",
+    c"an HMAC key of at least 16 bytes (repeatable: the first signs, all verify)",
+    set_secret,
+);
 
 /// `TofuSecretFile PATH`.
-pub(super) const TOFU_SECRET_FILE: Directive = Directive {
-    name: c"TofuSecretFile",
-    help: c"a file of HMAC keys, one per line, readable by root only (the first signs, all verify)",
-    set: Setter::Path(set_secret_file),
-};
+pub(super) const TOFU_SECRET_FILE: Directive = Directive::path(
+    c"TofuSecretFile",
+    c"a file of HMAC keys, one per line, readable by root only (the first signs, all verify)",
+    set_secret_file,
+);
 
 /// `TofuSignatureBytes N`.
-pub(super) const TOFU_SIGNATURE_BYTES: Directive = Directive {
-    name: c"TofuSignatureBytes",
-    help: c"length of the truncated signature in bytes, 8..32 (default 16)",
-    set: Setter::One(set_signature_bytes),
-};
+pub(super) const TOFU_SIGNATURE_BYTES: Directive = Directive::one(
+    c"TofuSignatureBytes",
+    c"length of the truncated signature in bytes, 8..32 (default 16)",
+    set_signature_bytes,
+);
 
 /// Appends keys: repeated directives in one section accumulate, in order.
 fn add_keys(c: &mut DirConfig, new: Vec<Vec<u8>>) {

@@ -2,7 +2,7 @@
 //! a URL may cost, refused (422, 400) before anything is allocated for it.
 
 use super::values::{parse_count, positive};
-use super::{DirConfig, Directive, Setter};
+use super::{DirConfig, Directive};
 
 macro_rules! default_max_source_mib {
     () => {
@@ -35,37 +35,37 @@ pub const MAX_SOURCE_PIXELS_LIMIT: u64 = 1_000_000_000;
 pub const MAX_OUTPUT_DIMENSION_LIMIT: u32 = 65_500;
 
 /// `TofuMaxSourceBytes N`.
-pub(super) const TOFU_MAX_SOURCE_BYTES: Directive = Directive {
-    name: c"TofuMaxSourceBytes",
-    help: cstr!(
+pub(super) const TOFU_MAX_SOURCE_BYTES: Directive = Directive::one(
+    c"TofuMaxSourceBytes",
+    cstr!(
         "largest original accepted, in bytes (K, M, G suffixes allowed, at most 4G; default ",
         default_max_source_mib!(),
         "M)"
     ),
-    set: Setter::One(set_max_source_bytes),
-};
+    set_max_source_bytes,
+);
 
 /// `TofuMaxSourcePixels N`.
-pub(super) const TOFU_MAX_SOURCE_PIXELS: Directive = Directive {
-    name: c"TofuMaxSourcePixels",
-    help: cstr!(
+pub(super) const TOFU_MAX_SOURCE_PIXELS: Directive = Directive::one(
+    c"TofuMaxSourcePixels",
+    cstr!(
         "largest original accepted, in width x height pixels (default ",
         default_max_source_pixels!(),
         ")"
     ),
-    set: Setter::One(set_max_source_pixels),
-};
+    set_max_source_pixels,
+);
 
 /// `TofuMaxOutputDimension N`.
-pub(super) const TOFU_MAX_OUTPUT_DIMENSION: Directive = Directive {
-    name: c"TofuMaxOutputDimension",
-    help: cstr!(
+pub(super) const TOFU_MAX_OUTPUT_DIMENSION: Directive = Directive::one(
+    c"TofuMaxOutputDimension",
+    cstr!(
         "largest width or height a URL may ask for (default ",
         default_max_output_dimension!(),
         ")"
     ),
-    set: Setter::One(set_max_output_dimension),
-};
+    set_max_output_dimension,
+);
 
 fn set_max_source_bytes(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     let n = positive(parse_count(arg, true)?)?;

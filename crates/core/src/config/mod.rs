@@ -350,6 +350,60 @@ pub struct Directive {
     pub set: Setter,
 }
 
+impl Directive {
+    /// A directive of one word (`TAKE1`).
+    pub const fn one(
+        name: &'static CStr,
+        help: &'static CStr,
+        set: fn(&mut DirConfig, &str) -> Result<(), String>,
+    ) -> Directive {
+        Directive {
+            name,
+            help,
+            set: Setter::One(set),
+        }
+    }
+
+    /// A directive of two words (`TAKE2`).
+    pub const fn two(
+        name: &'static CStr,
+        help: &'static CStr,
+        set: fn(&mut DirConfig, &str, &str) -> Result<(), String>,
+    ) -> Directive {
+        Directive {
+            name,
+            help,
+            set: Setter::Two(set),
+        }
+    }
+
+    /// An On/Off directive (`FLAG`).
+    pub const fn flag(
+        name: &'static CStr,
+        help: &'static CStr,
+        set: fn(&mut DirConfig, bool) -> Result<(), String>,
+    ) -> Directive {
+        Directive {
+            name,
+            help,
+            set: Setter::Flag(set),
+        }
+    }
+
+    /// A directive naming a file, resolved against ServerRoot by the adapter.
+    pub const fn path(
+        name: &'static CStr,
+        help: &'static CStr,
+        set: fn(&mut DirConfig, &Path) -> Result<(), String>,
+    ) -> Directive {
+        Directive {
+            name,
+            help,
+            set: Setter::Path(set),
+        }
+    }
+}
+
 /// Every directive mod_tofu understands, in the order README documents them.
 pub const DIRECTIVES: &[Directive] = &[
     sources::TOFU_STORAGE,

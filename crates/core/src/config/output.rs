@@ -2,7 +2,7 @@
 //! answer is encoded and how long caches keep it.
 
 use super::values::{header_value, parse_count};
-use super::{DirConfig, Directive, Setter};
+use super::{DirConfig, Directive};
 
 macro_rules! default_quality {
     () => {
@@ -28,47 +28,47 @@ pub const DEFAULT_CACHE_CONTROL: &str = default_cache_control!();
 pub const DEFAULT_ERROR_CACHE_CONTROL: &str = default_error_cache_control!();
 
 /// `TofuDefaultQuality N`.
-pub(super) const TOFU_DEFAULT_QUALITY: Directive = Directive {
-    name: c"TofuDefaultQuality",
-    help: cstr!(
+pub(super) const TOFU_DEFAULT_QUALITY: Directive = Directive::one(
+    c"TofuDefaultQuality",
+    cstr!(
         "JPEG/WebP quality when the URL has no q option, 1..100 (default ",
         default_quality!(),
         ")"
     ),
-    set: Setter::One(set_default_quality),
-};
+    set_default_quality,
+);
 
 /// `TofuCacheControl VALUE`.
-pub(super) const TOFU_CACHE_CONTROL: Directive = Directive {
-    name: c"TofuCacheControl",
-    help: cstr!(
+pub(super) const TOFU_CACHE_CONTROL: Directive = Directive::one(
+    c"TofuCacheControl",
+    cstr!(
         "Cache-Control of successful answers (default \"",
         default_cache_control!(),
         "\")"
     ),
-    set: Setter::One(set_cache_control),
-};
+    set_cache_control,
+);
 
 /// `TofuErrorCacheControl VALUE`.
-pub(super) const TOFU_ERROR_CACHE_CONTROL: Directive = Directive {
-    name: c"TofuErrorCacheControl",
-    help: cstr!(
+pub(super) const TOFU_ERROR_CACHE_CONTROL: Directive = Directive::one(
+    c"TofuErrorCacheControl",
+    cstr!(
         "Cache-Control of 404 and other 4xx answers, 5xx are always no-store (default \"",
         default_error_cache_control!(),
         "\")"
     ),
-    set: Setter::One(set_error_cache_control),
-};
+    set_error_cache_control,
+);
 
 /// `TofuAutoFormat On|Off`.
-pub(super) const TOFU_AUTO_FORMAT: Directive = Directive {
-    name: c"TofuAutoFormat",
-    help: c"On: URLs without an extension get WebP where the Accept header allows it (default Off)",
-    set: Setter::Flag(|c, on| {
+pub(super) const TOFU_AUTO_FORMAT: Directive = Directive::flag(
+    c"TofuAutoFormat",
+    c"On: URLs without an extension get WebP where the Accept header allows it (default Off)",
+    |c, on| {
         c.auto_format = Some(on);
         Ok(())
-    }),
-};
+    },
+);
 
 fn set_default_quality(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     let q = parse_count(arg, false)?;

@@ -5,24 +5,24 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::limits::MAX_OUTPUT_DIMENSION_LIMIT;
-use super::{DirConfig, Directive, Setter};
+use super::{DirConfig, Directive};
 
 /// `TofuPreset NAME OPS`.
-pub(super) const TOFU_PRESET: Directive = Directive {
-    name: c"TofuPreset",
-    help: c"TofuPreset NAME OPS: a name usable in place of ops in URLs (still signed)",
-    set: Setter::Two(set_preset),
-};
+pub(super) const TOFU_PRESET: Directive = Directive::two(
+    c"TofuPreset",
+    c"TofuPreset NAME OPS: a name usable in place of ops in URLs (still signed)",
+    set_preset,
+);
 
 /// `TofuPresetsOnly On|Off`.
-pub(super) const TOFU_PRESETS_ONLY: Directive = Directive {
-    name: c"TofuPresetsOnly",
-    help: c"On: serve only preset names, never free-form ops (default Off)",
-    set: Setter::Flag(|c, on| {
+pub(super) const TOFU_PRESETS_ONLY: Directive = Directive::flag(
+    c"TofuPresetsOnly",
+    c"On: serve only preset names, never free-form ops (default Off)",
+    |c, on| {
         c.presets_only = Some(on);
         Ok(())
-    }),
-};
+    },
+);
 
 fn set_preset(c: &mut DirConfig, name: &str, ops: &str) -> Result<(), String> {
     if !crate::url::is_preset_name(name) {

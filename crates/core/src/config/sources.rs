@@ -6,60 +6,52 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::values::{parse_count, parse_seconds};
-use super::{DirConfig, Directive, Setter};
+use super::{DirConfig, Directive};
 use crate::storage::{self, breaker::BreakerSettings};
 
 /// `TofuSourceKey` default.
 pub const DEFAULT_SOURCE_KEY: &str = "{id}";
 
 /// `TofuStorage URL`.
-pub(super) const TOFU_STORAGE: Directive = Directive {
-    name: c"TofuStorage",
-    help: c"where originals live: file:///absolute/path or s3://bucket/prefix",
-    set: Setter::One(set_storage),
-};
+pub(super) const TOFU_STORAGE: Directive = Directive::one(
+    c"TofuStorage",
+    c"where originals live: file:///absolute/path or s3://bucket/prefix",
+    set_storage,
+);
 
 /// `TofuFallbackStorage URL`.
-pub(super) const TOFU_FALLBACK_STORAGE: Directive = Directive {
-    name: c"TofuFallbackStorage",
-    help: c"tried when TofuStorage errors or times out (never on 404): file:///path or s3://bucket/prefix",
-    set: Setter::One(set_fallback_storage),
-};
+pub(super) const TOFU_FALLBACK_STORAGE: Directive = Directive::one(c"TofuFallbackStorage", c"tried when TofuStorage errors or times out (never on 404): file:///path or s3://bucket/prefix", set_fallback_storage);
 
 /// `TofuStorageTimeout SECONDS`.
-pub(super) const TOFU_STORAGE_TIMEOUT: Directive = Directive {
-    name: c"TofuStorageTimeout",
-    help: c"seconds one fetch may take, retries included, before 504 or the fallback (default 5)",
-    set: Setter::One(set_storage_timeout),
-};
+pub(super) const TOFU_STORAGE_TIMEOUT: Directive = Directive::one(
+    c"TofuStorageTimeout",
+    c"seconds one fetch may take, retries included, before 504 or the fallback (default 5)",
+    set_storage_timeout,
+);
 
 /// `TofuStorageBreaker FAILURES SECONDS`.
-pub(super) const TOFU_STORAGE_BREAKER: Directive = Directive {
-    name: c"TofuStorageBreaker",
-    help: c"TofuStorageBreaker FAILURES SECONDS: after FAILURES consecutive storage faults skip the primary for SECONDS (default 5 30; 0 disables)",
-    set: Setter::Two(set_breaker),
-};
+pub(super) const TOFU_STORAGE_BREAKER: Directive = Directive::two(c"TofuStorageBreaker", c"TofuStorageBreaker FAILURES SECONDS: after FAILURES consecutive storage faults skip the primary for SECONDS (default 5 30; 0 disables)", set_breaker);
 
 /// `TofuS3Endpoint URL`.
-pub(super) const TOFU_S3_ENDPOINT: Directive = Directive {
-    name: c"TofuS3Endpoint",
-    help: c"URL of an S3-compatible endpoint (path-style requests); default: AWS",
-    set: Setter::One(set_s3_endpoint),
-};
+pub(super) const TOFU_S3_ENDPOINT: Directive = Directive::one(
+    c"TofuS3Endpoint",
+    c"URL of an S3-compatible endpoint (path-style requests); default: AWS",
+    set_s3_endpoint,
+);
 
 /// `TofuS3Region NAME`.
-pub(super) const TOFU_S3_REGION: Directive = Directive {
-    name: c"TofuS3Region",
-    help: c"S3 signing region (default: AWS_REGION or the profile's, else us-east-1)",
-    set: Setter::One(set_s3_region),
-};
+pub(super) const TOFU_S3_REGION: Directive = Directive::one(
+    c"TofuS3Region",
+    c"S3 signing region (default: AWS_REGION or the profile's, else us-east-1)",
+    set_s3_region,
+);
 
 /// `TofuSourceKey TEMPLATE`.
-pub(super) const TOFU_SOURCE_KEY: Directive = Directive {
-    name: c"TofuSourceKey",
-    help: c"storage key template of an original; {id} is replaced by the URL's id (default {id})",
-    set: Setter::One(set_source_key),
-};
+pub(super) const TOFU_SOURCE_KEY: Directive = Directive::one(
+    c"TofuSourceKey",
+    c"storage key template of an original; {id} is replaced by the URL's id (default {id})",
+    set_source_key,
+);
 
 fn set_storage(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     c.storage = Some((Arc::from(arg), storage::parse_url(arg)?));

@@ -259,89 +259,65 @@ mod tests {
     use super::*;
     use crate::config::tests::SECRET;
 
-    fn unservable(top: &[Node]) -> Vec<String> {
-        check(top, Path::new("/")).problems
+    /// The nodes httpd's parser makes of `text` (file `t.conf`, lines counted from 1); the key
+    /// `KEY` stands for a valid secret.
+    fn conf(text: &str) -> Vec<Node> {
+        fn level<'a>(lines: &mut impl Iterator<Item = (u32, &'a str)>) -> Vec<Node> {
+            let mut out = Vec::new();
+            while let Some((line, text)) = lines.next() {
+                let text = text.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                if text.starts_with("</") {
+                    break;
+                }
+                let (name, args) = text.split_once(' ').unwrap_or((text, ""));
+                let children = if name.starts_with('<') {
+                    level(lines)
+                } else {
+                    Vec::new()
+                };
+                out.push(Node {
+                    name: name.to_string(),
+                    args: args.replace("KEY", SECRET),
+                    file: "t.conf".to_string(),
+                    line,
+                    children,
+                });
+            }
+            out
+        }
+        level(&mut (1..).zip(text.lines()))
     }
 
-    fn d(name: &str, args: &str, line: u32) -> Node {
-        Node {
-            name: name.into(),
-            args: args.into(),
-            file: "t.conf".into(),
-            line,
-            children: vec![],
-        }
-    }
-
-    fn section(name: &str, args: &str, line: u32, children: Vec<Node>) -> Node {
-        Node {
-            children,
-            ..d(name, args, line)
-        }
+    fn unservable(text: &str) -> Vec<String> {
+        check(&conf(text), Path::new("/")).problems
     }
 
     #[test]
     fn a_complete_location_is_servable() {
-        let top = vec![section(
-            "<Location",
-            "/img>",
-            1,
-            vec![
-                d("SetHandler", "tofu", 2),
-                d("TofuStorage", "file:///", 3),
-                d("TofuSecret", SECRET, 4),
-            ],
-        )];
-        assert!(unservable(&top).is_empty());
+        let text = "<Location /img>\n SetHandler tofu\n TofuStorage file:///\n TofuSecret KEY\n</Location>";
+        assert_eq!(unservable(text), Vec::<String>::new());
     }
 
     #[test]
     fn inherits_from_server_level_and_covering_locations() {
-        let top = vec![
-            d("TofuSecret", SECRET, 1),
-            section(
-                "<Location",
-                "/img>",
-                2,
-                vec![d("TofuStorage", "file:///", 3)],
-            ),
-            section(
-                "<Location",
-                "\"/img/thumbs\">",
-                5,
-                vec![d("SetHandler", "tofu", 6)],
-            ),
-        ];
-        assert!(unservable(&top).is_empty(), "{:?}", unservable(&top));
-        let top = vec![
-            d("TofuSecret", SECRET, 1),
-            section(
-                "<Location",
-                "/imgs>",
-                2,
-                vec![d("TofuStorage", "file:///", 3)],
-            ),
-            section("<Location", "/img>", 5, vec![d("SetHandler", "tofu", 6)]),
-        ];
-        let problems = unservable(&top);
+        let covered = "TofuSecret KEY\n<Location /img>\n TofuStorage file:///\n</Location>\n\
+                       <Location \"/img/thumbs\">\n SetHandler tofu\n</Location>";
+        assert_eq!(unservable(covered), Vec::<String>::new());
+        let beside = "TofuSecret KEY\n<Location /imgs>\n TofuStorage file:///\n</Location>\n\
+                      <Location /img>\n SetHandler tofu\n</Location>";
+        let problems = unservable(beside);
         assert_eq!(problems.len(), 1);
         assert!(problems[0].starts_with("t.conf:6: SetHandler tofu needs TofuStorage"));
     }
 
     #[test]
     fn reports_missing_key_and_storage_with_file_and_line() {
-        let top = vec![section(
-            "<VirtualHost",
-            "*:80>",
-            1,
-            vec![section(
-                "<Location",
-                "/img>",
-                2,
-                vec![d("SetHandler", "TOFU", 3)],
-            )],
-        )];
-        let problems = unservable(&top);
+        let problems = unservable(
+            "<VirtualHost *:80>\n<Location /img>\n SetHandler TOFU\n</Location>\n</VirtualHost>",
+        );
         assert_eq!(problems.len(), 1);
         assert!(problems[0].contains("t.conf:3"));
         assert!(problems[0].contains("TofuStorage and TofuSecret"));
@@ -349,76 +325,36 @@ mod tests {
 
     #[test]
     fn a_virtual_host_inherits_server_level_directives() {
-        let top = vec![
-            d("TofuSecret", SECRET, 1),
-            d("TofuStorage", "file:///", 2),
-            section(
-                "<VirtualHost",
-                "*:80>",
-                3,
-                vec![section(
-                    "<Location",
-                    "/img>",
-                    4,
-                    vec![d("SetHandler", "tofu", 5)],
-                )],
-            ),
-        ];
-        assert!(unservable(&top).is_empty());
+        let text = "TofuSecret KEY\nTofuStorage file:///\n<VirtualHost *:80>\n<Location /img>\n\
+                    SetHandler tofu\n</Location>\n</VirtualHost>";
+        assert_eq!(unservable(text), Vec::<String>::new());
     }
 
     #[test]
     fn refuses_sections_without_a_url_prefix() {
-        let top = vec![
-            d("TofuSecret", SECRET, 1),
-            d("TofuStorage", "file:///", 2),
-            section(
-                "<Directory",
-                "/var/www>",
-                3,
-                vec![d("SetHandler", "tofu", 4)],
-            ),
-            section(
-                "<LocationMatch",
-                "^/i>",
-                5,
-                vec![d("SetHandler", "tofu", 6)],
-            ),
-        ];
-        let problems = unservable(&top);
+        let problems = unservable(
+            "TofuSecret KEY\nTofuStorage file:///\n<Directory /var/www>\n SetHandler tofu\n\
+             </Directory>\n<LocationMatch ^/i>\n SetHandler tofu\n</LocationMatch>",
+        );
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].contains("t.conf:4") && problems[0].contains("<Directory>"));
     }
 
     #[test]
     fn other_handlers_are_not_our_business() {
-        let top = vec![section(
-            "<Location",
-            "/x>",
-            1,
-            vec![d("SetHandler", "server-status", 2)],
-        )];
-        assert!(unservable(&top).is_empty());
+        assert_eq!(
+            unservable("<Location /x>\n SetHandler server-status\n</Location>"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn a_preset_its_location_cannot_serve_fails_the_start() {
-        let top = vec![
-            d("TofuSecret", SECRET, 1),
-            d("TofuStorage", "file:///", 2),
-            d("TofuPreset", "hero 2000x", 3),
-            section(
-                "<Location",
-                "/img>",
-                4,
-                vec![
-                    d("SetHandler", "tofu", 5),
-                    d("TofuMaxOutputDimension", "1000", 6),
-                ],
-            ),
-            section("<Location", "/big>", 8, vec![d("SetHandler", "tofu", 9)]),
-        ];
-        let problems = unservable(&top);
+        let problems = unservable(
+            "TofuSecret KEY\nTofuStorage file:///\nTofuPreset hero 2000x\n<Location /img>\n\
+             SetHandler tofu\n TofuMaxOutputDimension 1000\n</Location>\n<Location /big>\n\
+             SetHandler tofu\n</Location>",
+        );
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(
             problems[0].starts_with("t.conf:5:") && problems[0].contains("hero"),
@@ -428,31 +364,11 @@ mod tests {
 
     #[test]
     fn handler_locations_are_the_url_prefixes() {
-        let top = vec![
-            section(
-                "<Location",
-                "/pics>",
-                1,
-                vec![d("TofuDefaultQuality", "70", 2)],
-            ),
-            section(
-                "<Location",
-                "\"/pics/thumbs/\">",
-                3,
-                vec![d("SetHandler", "tofu", 4)],
-            ),
-            section(
-                "<VirtualHost",
-                "*:80>",
-                5,
-                vec![section(
-                    "<Location",
-                    "/v>",
-                    6,
-                    vec![d("SetHandler", "tofu", 7)],
-                )],
-            ),
-        ];
+        let top = conf(
+            "<Location /pics>\n TofuDefaultQuality 70\n</Location>\n\
+             <Location \"/pics/thumbs/\">\n SetHandler tofu\n</Location>\n\
+             <VirtualHost *:80>\n<Location /v>\n SetHandler tofu\n</Location>\n</VirtualHost>",
+        );
         assert_eq!(handler_locations(&top), vec!["/pics/thumbs", "/v"]);
     }
 
@@ -474,16 +390,9 @@ mod tests {
         let keys = dir.join("keys");
         std::fs::write(&keys, "a-key-long-enough-for-hmac\n").unwrap();
         std::fs::set_permissions(&keys, std::fs::Permissions::from_mode(0o640)).unwrap();
-        let top = vec![section(
-            "<Location",
-            "/img>",
-            1,
-            vec![
-                d("SetHandler", "tofu", 2),
-                d("TofuStorage", "file:///", 3),
-                d("TofuSecretFile", "keys", 4),
-            ],
-        )];
+        let top = conf(
+            "<Location /img>\n SetHandler tofu\n TofuStorage file:///\n TofuSecretFile keys\n</Location>",
+        );
         let report = check(&top, &dir);
         assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert_eq!(report.warnings.len(), 1);

@@ -5,6 +5,7 @@ use std::os::raw::{c_char, c_int};
 
 use super::ffi;
 use super::log::{self, Server};
+use super::malloc;
 use super::module::module_index;
 use super::pool::Pool;
 use super::process;
@@ -161,8 +162,7 @@ pub unsafe extern "C" fn child_init(_pchild: *mut ffi::apr_pool_t, s: *mut ffi::
         |_| (),
         || {
             let ready = process::state().is_some();
-            let arenas = limit_malloc_arenas();
-            let mmap = fix_mmap_threshold();
+            let (arenas, mmap) = malloc::tune();
             server.log(ffi::APLOG_DEBUG as i32, || {
                 format!(
                     "mod_tofu child {} ready (state: {ready}; malloc arenas: {arenas}; \
@@ -172,51 +172,6 @@ pub unsafe extern "C" fn child_init(_pchild: *mut ffi::apr_pool_t, s: *mut ffi::
             });
         },
     )
-}
-
-/// Arenas glibc may create in this child unless `MALLOC_ARENA_MAX` says otherwise.
-const MALLOC_ARENAS: i32 = 2;
-
-/// Caps glibc's malloc arenas before the child starts its worker threads. By default every
-/// thread that allocates under contention gets its own arena, which keeps the freed buffers of its
-/// last transform: `bench/server 15 4` measured 884 MB peak per event child with 16 arenas (glibc's
-/// default on 2 cores) against 216 MB with two, at 104 vs 113 requests/s (no cost). An operator's
-/// own `MALLOC_ARENA_MAX` (in envvars) wins.
-fn limit_malloc_arenas() -> String {
-    if let Ok(own) = std::env::var("MALLOC_ARENA_MAX") {
-        return format!("{own} (MALLOC_ARENA_MAX)");
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: mallopt only sets an allocator parameter; called before worker threads exist.
-        if unsafe { libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS) } == 1 {
-            return MALLOC_ARENAS.to_string();
-        }
-    }
-    "glibc default".to_string()
-}
-
-/// Allocations from this size up get pages of their own (mmap), returned to the system when
-/// freed, unless `MALLOC_MMAP_THRESHOLD_` says otherwise.
-const MMAP_THRESHOLD: i32 = 1 << 20;
-
-/// Fixes glibc's mmap threshold. By default it rises to the size of the largest block freed (up
-/// to 32 MiB), after which originals and pixel buffers of many MB come from the arenas and stay
-/// there, fragmented: `bench/burst` measured a 122 MB peak per child for two transforms at once
-/// on 19 MB originals that way (33 MB for one). Fixed at 1 MiB, every original and decoded image
-/// is mapped and unmapped whole. An operator's own `MALLOC_MMAP_THRESHOLD_` (in envvars) wins.
-fn fix_mmap_threshold() -> String {
-    if let Ok(own) = std::env::var("MALLOC_MMAP_THRESHOLD_") {
-        return format!("{own} (MALLOC_MMAP_THRESHOLD_)");
-    }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: mallopt only sets an allocator parameter; called before worker threads exist.
-        if unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) } == 1 {
-            return MMAP_THRESHOLD.to_string();
-        }
-    }
-    "glibc default".to_string()
 }
 
 /// `map_to_storage`: a tofu URL names an object in TofuStorage, not a file under

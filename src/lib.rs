@@ -13,6 +13,7 @@ mod directives;
 mod ffi;
 mod hooks;
 mod log;
+mod malloc;
 mod module;
 mod pool;
 mod process;

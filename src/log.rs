@@ -6,6 +6,7 @@
 //! characters are written as `%XX` (`tofu_core::error::escape_for_log`).
 
 use std::ffi::CString;
+use std::os::raw::c_char;
 
 use super::ffi;
 use super::module::module_index;
@@ -58,29 +59,27 @@ impl Server {
     /// Logs `message()` about this server (startup, child init) if `level` is enabled here.
     #[track_caller]
     pub fn log(&self, level: i32, message: impl FnOnce() -> String) {
-        let index = module_index();
-        let wanted = level & ffi::LEVEL_MASK;
-        if wanted > ffi::APLOG_NOTICE as i32
+        emit(
+            level,
             // SAFETY: a live server (this view's promise).
-            && unsafe { ffi::server_module_loglevel(self.as_ptr(), index) } < wanted
-        {
-            return;
-        }
-        let text = c_message(&message());
-        let (file, line) = caller();
-        // SAFETY: a live server; constant "%s" format with one NUL-terminated argument.
-        unsafe {
-            ffi::ap_log_error_(
-                file.as_ptr(),
-                line,
-                index,
-                level,
-                0,
-                self.as_ptr(),
-                c"%s".as_ptr(),
-                text.as_ptr(),
-            )
-        };
+            |index| unsafe { ffi::server_module_loglevel(self.as_ptr(), index) },
+            message,
+            |file, line, index, text| {
+                // SAFETY: a live server; constant "%s" format with one NUL-terminated argument.
+                unsafe {
+                    ffi::ap_log_error_(
+                        file,
+                        line,
+                        index,
+                        level,
+                        0,
+                        self.as_ptr(),
+                        c"%s".as_ptr(),
+                        text,
+                    )
+                }
+            },
+        );
     }
 }
 
@@ -90,27 +89,34 @@ impl Server {
 /// `r` must be a live request.
 #[track_caller]
 pub unsafe fn request(r: *const ffi::request_rec, level: i32, message: impl FnOnce() -> String) {
+    emit(
+        level,
+        // SAFETY: a live request (the caller's promise).
+        |index| unsafe { ffi::request_module_loglevel(r, index) },
+        message,
+        |file, line, index, text| {
+            // SAFETY: a live request; constant "%s" format with one NUL-terminated argument.
+            unsafe { ffi::ap_log_rerror_(file, line, index, level, 0, r, c"%s".as_ptr(), text) }
+        },
+    );
+}
+
+/// The one way a line is written: the level in force where it is about (`enabled`, for this
+/// module's index) is checked before anything is formatted, then `write` gets the caller's
+/// file and line, the module's index and the escaped text.
+#[track_caller]
+fn emit(
+    level: i32,
+    enabled: impl FnOnce(i32) -> i32,
+    message: impl FnOnce() -> String,
+    write: impl FnOnce(*const c_char, i32, i32, *const c_char),
+) {
     let index = module_index();
     let wanted = level & ffi::LEVEL_MASK;
-    if wanted > ffi::APLOG_NOTICE as i32
-        // SAFETY: a live request (the caller's promise).
-        && unsafe { ffi::request_module_loglevel(r, index) } < wanted
-    {
+    if wanted > ffi::APLOG_NOTICE as i32 && enabled(index) < wanted {
         return;
     }
     let text = c_message(&message());
     let (file, line) = caller();
-    // SAFETY: a live request; constant "%s" format with one NUL-terminated argument.
-    unsafe {
-        ffi::ap_log_rerror_(
-            file.as_ptr(),
-            line,
-            index,
-            level,
-            0,
-            r,
-            c"%s".as_ptr(),
-            text.as_ptr(),
-        )
-    };
+    write(file.as_ptr(), line, index, text.as_ptr());
 }

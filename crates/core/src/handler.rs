@@ -430,15 +430,7 @@ mod tests {
     }
 
     fn get(c: &DirConfig, path: &str) -> Reply {
-        handle(
-            c,
-            &ProcessState::default(),
-            RequestInfo {
-                method: "GET",
-                raw_path: path,
-                ..RequestInfo::default()
-            },
-        )
+        get_in(c, &ProcessState::default(), path)
     }
 
     fn signed(id: &str, ops: &str, ext: &str) -> String {
@@ -663,15 +655,7 @@ mod tests {
                 .map(|_| {
                     scope.spawn(|| {
                         barrier.wait();
-                        handle(
-                            &c,
-                            &process,
-                            RequestInfo {
-                                method: "GET",
-                                raw_path: &path,
-                                ..RequestInfo::default()
-                            },
-                        )
+                        get_in(&c, &process, &path)
                     })
                 })
                 .collect();
@@ -748,15 +732,8 @@ mod tests {
             for width in 0..6 {
                 let (c, process) = (&c, &process);
                 scope.spawn(move || {
-                    let r = handle(
-                        c,
-                        process,
-                        RequestInfo {
-                            method: "GET",
-                            raw_path: &signed(LANDSCAPE, &format!("{}x", 40 + width), ".png"),
-                            ..RequestInfo::default()
-                        },
-                    );
+                    let path = signed(LANDSCAPE, &format!("{}x", 40 + width), ".png");
+                    let r = get_in(c, process, &path);
                     assert_eq!(r.status, 200, "{:?}", r.log);
                 });
             }
@@ -854,15 +831,7 @@ mod tests {
         set(&mut c, "TofuQueueTimeout", "0.05").unwrap();
         let process = ProcessState::default();
         let _busy = process.admission.acquire(1, Duration::ZERO).unwrap();
-        let r = handle(
-            &c,
-            &process,
-            RequestInfo {
-                method: "GET",
-                raw_path: &signed(LANDSCAPE, "100x", ".jpg"),
-                ..RequestInfo::default()
-            },
-        );
+        let r = get_in(&c, &process, &signed(LANDSCAPE, "100x", ".jpg"));
         assert_eq!(r.status, 503);
         assert_eq!(r.header("Retry-After"), Some("1"));
         assert_eq!(r.header("Cache-Control"), Some("no-store"));

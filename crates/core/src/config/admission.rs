@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::values::{parse_count, parse_seconds, positive};
+use super::values::{count_up_to, parse_seconds};
 use super::{DirConfig, Directive};
 
 macro_rules! default_queue_timeout_secs {
@@ -15,12 +15,25 @@ macro_rules! default_queue_timeout_secs {
 /// `TofuQueueTimeout` default.
 pub const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(default_queue_timeout_secs!());
 
+/// The CPUs this process may use (cgroup limits included), read once per section when httpd
+/// reads the configuration: `TofuConcurrency`'s default, never looked up per request.
+pub(super) fn available_cpus() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
 /// `TofuConcurrency N`.
 pub(super) const TOFU_CONCURRENCY: Directive = Directive::one(
     c"TofuConcurrency",
     c"transforms at once per child process (default: the number of CPUs)",
     set_concurrency,
 );
+
+fn set_concurrency(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    c.concurrency = Some(count_up_to(arg, false, 1024, "1024")? as usize);
+    Ok(())
+}
 
 /// `TofuQueueTimeout SECONDS`.
 pub(super) const TOFU_QUEUE_TIMEOUT: Directive = Directive::one(
@@ -32,23 +45,6 @@ pub(super) const TOFU_QUEUE_TIMEOUT: Directive = Directive::one(
     ),
     set_queue_timeout,
 );
-
-/// The CPUs this process may use (cgroup limits included), read once per section when httpd
-/// reads the configuration: `TofuConcurrency`'s default, never looked up per request.
-pub(super) fn available_cpus() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-}
-
-fn set_concurrency(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    let n = positive(parse_count(arg, false)?)?;
-    if n > 1024 {
-        return Err(format!("{n} is above 1024"));
-    }
-    c.concurrency = Some(n as usize);
-    Ok(())
-}
 
 fn set_queue_timeout(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     c.queue_timeout = Some(parse_seconds(arg)?);

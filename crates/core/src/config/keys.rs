@@ -13,27 +13,6 @@ use crate::signature::{Keys, MAX_SIGNATURE_BYTES, MIN_SIGNATURE_BYTES};
 /// URL, after which anyone can order any transform.
 pub const MIN_KEY_BYTES: usize = 16;
 
-/// `TofuSecret KEY`.
-pub(super) const TOFU_SECRET: Directive = Directive::one(
-    c"TofuSecret",
-    c"an HMAC key of at least 16 bytes (repeatable: the first signs, all verify)",
-    set_secret,
-);
-
-/// `TofuSecretFile PATH`.
-pub(super) const TOFU_SECRET_FILE: Directive = Directive::path(
-    c"TofuSecretFile",
-    c"a file of HMAC keys, one per line, readable by root only (the first signs, all verify)",
-    set_secret_file,
-);
-
-/// `TofuSignatureBytes N`.
-pub(super) const TOFU_SIGNATURE_BYTES: Directive = Directive::one(
-    c"TofuSignatureBytes",
-    c"length of the truncated signature in bytes, 8..32 (default 16)",
-    set_signature_bytes,
-);
-
 /// Appends keys: repeated directives in one section accumulate, in order.
 fn add_keys(c: &mut DirConfig, new: Vec<Vec<u8>>) {
     let mut all: Vec<Vec<u8>> = Vec::new();
@@ -55,11 +34,25 @@ fn check_key_length(key: &[u8], what: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `TofuSecret KEY`.
+pub(super) const TOFU_SECRET: Directive = Directive::one(
+    c"TofuSecret",
+    c"an HMAC key of at least 16 bytes (repeatable: the first signs, all verify)",
+    set_secret,
+);
+
 fn set_secret(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     check_key_length(arg.as_bytes(), "the key")?;
     add_keys(c, vec![arg.as_bytes().to_vec()]);
     Ok(())
 }
+
+/// `TofuSecretFile PATH`.
+pub(super) const TOFU_SECRET_FILE: Directive = Directive::path(
+    c"TofuSecretFile",
+    c"a file of HMAC keys, one per line, readable by root only (the first signs, all verify)",
+    set_secret_file,
+);
 
 /// `TofuSecretFile`: the adapter hands over the path resolved against ServerRoot, as httpd
 /// resolves every relative file name in its configuration.
@@ -99,6 +92,13 @@ pub fn parse_secret_file(bytes: &[u8]) -> Vec<Vec<u8>> {
         .map(<[u8]>::to_vec)
         .collect()
 }
+
+/// `TofuSignatureBytes N`.
+pub(super) const TOFU_SIGNATURE_BYTES: Directive = Directive::one(
+    c"TofuSignatureBytes",
+    c"length of the truncated signature in bytes, 8..32 (default 16)",
+    set_signature_bytes,
+);
 
 fn set_signature_bytes(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     let n = parse_count(arg, false)?;

@@ -1,7 +1,7 @@
 //! `TofuMaxSourceBytes`, `TofuMaxSourcePixels`, `TofuMaxOutputDimension`: what an original or
 //! a URL may cost, refused (422, 400) before anything is allocated for it.
 
-use super::values::{parse_count, positive};
+use super::values::count_up_to;
 use super::{DirConfig, Directive};
 
 macro_rules! default_max_source_mib {
@@ -45,6 +45,12 @@ pub(super) const TOFU_MAX_SOURCE_BYTES: Directive = Directive::one(
     set_max_source_bytes,
 );
 
+fn set_max_source_bytes(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let most = format!("{MAX_SOURCE_BYTES_LIMIT} (4G)");
+    c.max_source_bytes = Some(count_up_to(arg, true, MAX_SOURCE_BYTES_LIMIT, &most)?);
+    Ok(())
+}
+
 /// `TofuMaxSourcePixels N`.
 pub(super) const TOFU_MAX_SOURCE_PIXELS: Directive = Directive::one(
     c"TofuMaxSourcePixels",
@@ -55,6 +61,12 @@ pub(super) const TOFU_MAX_SOURCE_PIXELS: Directive = Directive::one(
     ),
     set_max_source_pixels,
 );
+
+fn set_max_source_pixels(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let most = MAX_SOURCE_PIXELS_LIMIT.to_string();
+    c.max_source_pixels = Some(count_up_to(arg, false, MAX_SOURCE_PIXELS_LIMIT, &most)?);
+    Ok(())
+}
 
 /// `TofuMaxOutputDimension N`.
 pub(super) const TOFU_MAX_OUTPUT_DIMENSION: Directive = Directive::one(
@@ -67,29 +79,9 @@ pub(super) const TOFU_MAX_OUTPUT_DIMENSION: Directive = Directive::one(
     set_max_output_dimension,
 );
 
-fn set_max_source_bytes(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    let n = positive(parse_count(arg, true)?)?;
-    if n > MAX_SOURCE_BYTES_LIMIT {
-        return Err(format!("{n} is above {MAX_SOURCE_BYTES_LIMIT} (4G)"));
-    }
-    c.max_source_bytes = Some(n);
-    Ok(())
-}
-
-fn set_max_source_pixels(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    let n = positive(parse_count(arg, false)?)?;
-    if n > MAX_SOURCE_PIXELS_LIMIT {
-        return Err(format!("{n} is above {MAX_SOURCE_PIXELS_LIMIT}"));
-    }
-    c.max_source_pixels = Some(n);
-    Ok(())
-}
-
 fn set_max_output_dimension(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    let n = positive(parse_count(arg, false)?)?;
-    if n > u64::from(MAX_OUTPUT_DIMENSION_LIMIT) {
-        return Err(format!("{n} is above {MAX_OUTPUT_DIMENSION_LIMIT}"));
-    }
+    let most = u64::from(MAX_OUTPUT_DIMENSION_LIMIT);
+    let n = count_up_to(arg, false, most, &most.to_string())?;
     c.max_output_dimension = Some(n as u32);
     Ok(())
 }

@@ -27,6 +27,16 @@ pub const DEFAULT_CACHE_CONTROL: &str = default_cache_control!();
 /// `TofuErrorCacheControl` default: 4xx answers are cached briefly, so a fixed original shows up.
 pub const DEFAULT_ERROR_CACHE_CONTROL: &str = default_error_cache_control!();
 
+/// `TofuAutoFormat On|Off`.
+pub(super) const TOFU_AUTO_FORMAT: Directive = Directive::flag(
+    c"TofuAutoFormat",
+    c"On: URLs without an extension get WebP where the Accept header allows it (default Off)",
+    |c, on| {
+        c.auto_format = Some(on);
+        Ok(())
+    },
+);
+
 /// `TofuDefaultQuality N`.
 pub(super) const TOFU_DEFAULT_QUALITY: Directive = Directive::one(
     c"TofuDefaultQuality",
@@ -37,6 +47,15 @@ pub(super) const TOFU_DEFAULT_QUALITY: Directive = Directive::one(
     ),
     set_default_quality,
 );
+
+fn set_default_quality(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    let q = parse_count(arg, false)?;
+    if !(1..=100).contains(&q) {
+        return Err(format!("{q} is outside 1..100"));
+    }
+    c.default_quality = Some(q as u8);
+    Ok(())
+}
 
 /// `TofuCacheControl VALUE`.
 pub(super) const TOFU_CACHE_CONTROL: Directive = Directive::one(
@@ -49,6 +68,11 @@ pub(super) const TOFU_CACHE_CONTROL: Directive = Directive::one(
     set_cache_control,
 );
 
+fn set_cache_control(c: &mut DirConfig, arg: &str) -> Result<(), String> {
+    c.cache_control = Some(header_value(arg)?);
+    Ok(())
+}
+
 /// `TofuErrorCacheControl VALUE`.
 pub(super) const TOFU_ERROR_CACHE_CONTROL: Directive = Directive::one(
     c"TofuErrorCacheControl",
@@ -59,30 +83,6 @@ pub(super) const TOFU_ERROR_CACHE_CONTROL: Directive = Directive::one(
     ),
     set_error_cache_control,
 );
-
-/// `TofuAutoFormat On|Off`.
-pub(super) const TOFU_AUTO_FORMAT: Directive = Directive::flag(
-    c"TofuAutoFormat",
-    c"On: URLs without an extension get WebP where the Accept header allows it (default Off)",
-    |c, on| {
-        c.auto_format = Some(on);
-        Ok(())
-    },
-);
-
-fn set_default_quality(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    let q = parse_count(arg, false)?;
-    if !(1..=100).contains(&q) {
-        return Err(format!("{q} is outside 1..100"));
-    }
-    c.default_quality = Some(q as u8);
-    Ok(())
-}
-
-fn set_cache_control(c: &mut DirConfig, arg: &str) -> Result<(), String> {
-    c.cache_control = Some(header_value(arg)?);
-    Ok(())
-}
 
 fn set_error_cache_control(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     c.error_cache_control = Some(header_value(arg)?);

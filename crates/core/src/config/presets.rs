@@ -7,13 +7,6 @@ use std::sync::Arc;
 use super::limits::MAX_OUTPUT_DIMENSION_LIMIT;
 use super::{DirConfig, Directive};
 
-/// `TofuPreset NAME OPS`.
-pub(super) const TOFU_PRESET: Directive = Directive::two(
-    c"TofuPreset",
-    c"TofuPreset NAME OPS: a name usable in place of ops in URLs (still signed)",
-    set_preset,
-);
-
 /// `TofuPresetsOnly On|Off`.
 pub(super) const TOFU_PRESETS_ONLY: Directive = Directive::flag(
     c"TofuPresetsOnly",
@@ -22,6 +15,13 @@ pub(super) const TOFU_PRESETS_ONLY: Directive = Directive::flag(
         c.presets_only = Some(on);
         Ok(())
     },
+);
+
+/// `TofuPreset NAME OPS`.
+pub(super) const TOFU_PRESET: Directive = Directive::two(
+    c"TofuPreset",
+    c"TofuPreset NAME OPS: a name usable in place of ops in URLs (still signed)",
+    set_preset,
 );
 
 fn set_preset(c: &mut DirConfig, name: &str, ops: &str) -> Result<(), String> {

@@ -19,40 +19,6 @@ pub(super) const TOFU_STORAGE: Directive = Directive::one(
     set_storage,
 );
 
-/// `TofuFallbackStorage URL`.
-pub(super) const TOFU_FALLBACK_STORAGE: Directive = Directive::one(c"TofuFallbackStorage", c"tried when TofuStorage errors or times out (never on 404): file:///path or s3://bucket/prefix", set_fallback_storage);
-
-/// `TofuStorageTimeout SECONDS`.
-pub(super) const TOFU_STORAGE_TIMEOUT: Directive = Directive::one(
-    c"TofuStorageTimeout",
-    c"seconds one fetch may take, retries included, before 504 or the fallback (default 5)",
-    set_storage_timeout,
-);
-
-/// `TofuStorageBreaker FAILURES SECONDS`.
-pub(super) const TOFU_STORAGE_BREAKER: Directive = Directive::two(c"TofuStorageBreaker", c"TofuStorageBreaker FAILURES SECONDS: after FAILURES consecutive storage faults skip the primary for SECONDS (default 5 30; 0 disables)", set_breaker);
-
-/// `TofuS3Endpoint URL`.
-pub(super) const TOFU_S3_ENDPOINT: Directive = Directive::one(
-    c"TofuS3Endpoint",
-    c"URL of an S3-compatible endpoint (path-style requests); default: AWS",
-    set_s3_endpoint,
-);
-
-/// `TofuS3Region NAME`.
-pub(super) const TOFU_S3_REGION: Directive = Directive::one(
-    c"TofuS3Region",
-    c"S3 signing region (default: AWS_REGION or the profile's, else us-east-1)",
-    set_s3_region,
-);
-
-/// `TofuSourceKey TEMPLATE`.
-pub(super) const TOFU_SOURCE_KEY: Directive = Directive::one(
-    c"TofuSourceKey",
-    c"storage key template of an original; {id} is replaced by the URL's id (default {id})",
-    set_source_key,
-);
-
 fn set_storage(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     c.storage = Some((Arc::from(arg), storage::parse_url(arg)?));
     Ok(())
@@ -62,6 +28,16 @@ fn set_fallback_storage(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     c.fallback_storage = Some((Arc::from(arg), storage::parse_url(arg)?));
     Ok(())
 }
+
+/// `TofuFallbackStorage URL`.
+pub(super) const TOFU_FALLBACK_STORAGE: Directive = Directive::one(c"TofuFallbackStorage", c"tried when TofuStorage errors or times out (never on 404): file:///path or s3://bucket/prefix", set_fallback_storage);
+
+/// `TofuStorageTimeout SECONDS`.
+pub(super) const TOFU_STORAGE_TIMEOUT: Directive = Directive::one(
+    c"TofuStorageTimeout",
+    c"seconds one fetch may take, retries included, before 504 or the fallback (default 5)",
+    set_storage_timeout,
+);
 
 fn set_storage_timeout(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     let timeout = parse_seconds(arg)?;
@@ -86,6 +62,16 @@ fn set_breaker(c: &mut DirConfig, failures: &str, seconds: &str) -> Result<(), S
     Ok(())
 }
 
+/// `TofuStorageBreaker FAILURES SECONDS`.
+pub(super) const TOFU_STORAGE_BREAKER: Directive = Directive::two(c"TofuStorageBreaker", c"TofuStorageBreaker FAILURES SECONDS: after FAILURES consecutive storage faults skip the primary for SECONDS (default 5 30; 0 disables)", set_breaker);
+
+/// `TofuS3Endpoint URL`.
+pub(super) const TOFU_S3_ENDPOINT: Directive = Directive::one(
+    c"TofuS3Endpoint",
+    c"URL of an S3-compatible endpoint (path-style requests); default: AWS",
+    set_s3_endpoint,
+);
+
 fn set_s3_endpoint(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     let rest = arg
         .strip_prefix("http://")
@@ -98,6 +84,13 @@ fn set_s3_endpoint(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `TofuS3Region NAME`.
+pub(super) const TOFU_S3_REGION: Directive = Directive::one(
+    c"TofuS3Region",
+    c"S3 signing region (default: AWS_REGION or the profile's, else us-east-1)",
+    set_s3_region,
+);
+
 fn set_s3_region(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     if arg.is_empty() || !arg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(format!("{arg:?} is not a region name (like eu-west-1)"));
@@ -105,6 +98,13 @@ fn set_s3_region(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     c.s3_region = Some(Arc::from(arg));
     Ok(())
 }
+
+/// `TofuSourceKey TEMPLATE`.
+pub(super) const TOFU_SOURCE_KEY: Directive = Directive::one(
+    c"TofuSourceKey",
+    c"storage key template of an original; {id} is replaced by the URL's id (default {id})",
+    set_source_key,
+);
 
 fn set_source_key(c: &mut DirConfig, arg: &str) -> Result<(), String> {
     if !arg.contains("{id}") {

@@ -27,6 +27,21 @@ pub(super) fn positive(n: u64) -> Result<u64, String> {
     }
 }
 
+/// A count from 1 to `max` (`suffixes` as for [`parse_count`]); `max_text` is how the message
+/// names the largest value.
+pub(super) fn count_up_to(
+    arg: &str,
+    suffixes: bool,
+    max: u64,
+    max_text: &str,
+) -> Result<u64, String> {
+    let n = positive(parse_count(arg, suffixes)?)?;
+    if n > max {
+        return Err(format!("{n} is above {max_text}"));
+    }
+    Ok(n)
+}
+
 /// Seconds, decimals allowed (`0.5`), at most an hour.
 pub fn parse_seconds(arg: &str) -> Result<Duration, String> {
     match arg.parse::<f64>() {

@@ -34,12 +34,7 @@ pub unsafe extern "C" fn check_config(
         return SERVER_ERROR;
     };
     super::guard(
-        |panic| {
-            server.log(log::startup(ffi::APLOG_CRIT), || {
-                format!("startup check panicked: {panic}")
-            });
-            SERVER_ERROR
-        },
+        |panic| startup_panic(server, "startup check", &panic),
         || {
             let report = config_tree::check(&config_tree(), &server_root());
             for warning in &report.warnings {
@@ -59,6 +54,14 @@ pub unsafe extern "C" fn check_config(
             }
         },
     )
+}
+
+/// A startup hook's answer to a panic: a critical line, and the start fails.
+fn startup_panic(server: &Server, hook: &str, panic: &str) -> c_int {
+    server.log(log::startup(ffi::APLOG_CRIT), || {
+        format!("{hook} panicked: {panic}")
+    });
+    SERVER_ERROR
 }
 
 /// httpd's parsed configuration as plain Rust nodes.
@@ -126,12 +129,7 @@ pub unsafe extern "C" fn post_config(
         return SERVER_ERROR;
     };
     super::guard(
-        |panic| {
-            server.log(log::startup(ffi::APLOG_CRIT), || {
-                format!("post_config panicked: {panic}")
-            });
-            SERVER_ERROR
-        },
+        |panic| startup_panic(server, "post_config", &panic),
         || {
             let paths = config_tree::handler_locations(&config_tree());
             // SAFETY: post_config, before any request: the sections live in pconf.

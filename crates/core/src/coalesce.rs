@@ -213,18 +213,12 @@ mod tests {
     fn followers_stop_waiting_at_the_bound() {
         let c: Arc<Coalescer<u32>> = Arc::default();
         let c2 = c.clone();
-        let leader = std::thread::spawn(move || {
-            c2.run(
-                "k",
-                Duration::from_secs(5),
-                || 0,
-                || 1,
-                || {
-                    std::thread::sleep(Duration::from_millis(500));
-                    3
-                },
-            )
-        });
+        let slow_three = || {
+            std::thread::sleep(Duration::from_millis(500));
+            3
+        };
+        let leader =
+            std::thread::spawn(move || c2.run("k", Duration::from_secs(5), || 0, || 1, slow_three));
         std::thread::sleep(Duration::from_millis(50));
         let started = Instant::now();
         let (value, _) = c.run("k", Duration::from_millis(50), || 0, || 2, || 7);

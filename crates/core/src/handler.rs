@@ -719,12 +719,18 @@ mod tests {
         }
     }
 
+    /// A location whose original takes `delay` to fetch, and its storage's counters.
+    fn slow_location(delay: Duration) -> (Arc<Slow>, DirConfig) {
+        let slow = Slow::new(delay);
+        let mut c = config(&testdata());
+        c.set_storage_backend("test:", slow.clone());
+        (slow, c)
+    }
+
     #[test]
     fn originals_are_fetched_only_inside_a_transform_slot() {
         use std::sync::atomic::Ordering::SeqCst;
-        let slow = Slow::new(Duration::from_millis(30));
-        let mut c = config(&testdata());
-        c.set_storage_backend("test:", slow.clone());
+        let (slow, mut c) = slow_location(Duration::from_millis(30));
         set(&mut c, "TofuConcurrency", "1").unwrap();
         set(&mut c, "TofuQueueTimeout", "10").unwrap();
         let process = ProcessState::default();
@@ -769,9 +775,7 @@ mod tests {
     fn locations_sharing_a_store_never_answer_each_others_requests() {
         // Same store, same key, same URL; only the limits differ. The strict location's
         // request starts first and is still fetching when the other one arrives.
-        let slow = Slow::new(Duration::from_millis(300));
-        let mut strict = config(&testdata());
-        strict.set_storage_backend("test:", slow.clone());
+        let (_slow, mut strict) = slow_location(Duration::from_millis(300));
         set(&mut strict, "TofuMaxSourcePixels", "1000").unwrap();
         let mut roomy = strict.clone();
         set(&mut roomy, "TofuMaxSourcePixels", "50000000").unwrap();

@@ -60,13 +60,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("tofu-bench: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    tofu_cli::finish("tofu-bench", run(Cli::parse()))
 }
 
 const LIMITS: Limits = Limits {

@@ -91,13 +91,7 @@ impl KeyArgs {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("tofu: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    tofu_cli::finish("tofu", run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> Result<(), String> {

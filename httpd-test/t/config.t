@@ -43,6 +43,11 @@ my @configs = (
     [ "SetHandler tofu\nTofuStorage file://$store\nTofuFallbackStorage file:///nonexistent/tofu\nTofuSecret tofu-test-secret-2024", 0, 'missing fallback root', qr/TofuFallbackStorage/ ],
     [ "SetHandler tofu\nTofuStorage file://$store\nTofuStorageTimeout 0\nTofuSecret tofu-test-secret-2024", 0, 'TofuStorageTimeout 0' ],
     [ "SetHandler tofu\nTofuStorage file://$store\nTofuStorageBreaker 5\nTofuSecret tofu-test-secret-2024", 0, 'TofuStorageBreaker needs two arguments' ],
+    # TofuCacheTag: a header name that is no token, one of ours, a character no CDN takes.
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuCacheTag Edge-Cache-Tag photo-{id}\nTofuCacheTag Surrogate-Key \"photo-{id} store-{key}\"", 0, 'TofuCacheTag with a space in the template', qr/TofuCacheTag: .*may not be in a tag/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuCacheTag \"Edge Cache Tag\" photo-{id}", 0, 'TofuCacheTag with a header name that is no token', qr/line \d+.*TofuCacheTag: .*not a header name/s ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuCacheTag ETag photo-{id}", 0, 'TofuCacheTag on a header mod_tofu sets', qr/ETag is set by mod_tofu/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret tofu-test-secret-2024\nTofuCacheTag Edge-Cache-Tag photo-{id}\nTofuCacheTag Surrogate-Key store-{key}\nTofuCacheTag Cache-Tag all-images", 1, 'TofuCacheTag for three CDNs' ],
 );
 
 # Key files: private, group-readable (a warning), world-readable (refused), a short key, and one

@@ -4,6 +4,7 @@
 //! the Apache adapter writes out. Keeping httpd out of here is what lets unit tests drive the
 //! whole flow.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,8 +40,8 @@ pub struct Reply {
     pub content_type: Option<&'static str>,
     /// The ETag of a 200 or 304.
     pub etag: Option<String>,
-    /// The other response headers, in order.
-    pub headers: Vec<(&'static str, String)>,
+    /// The other response headers, in order (`TofuCacheTag`'s names come from the config).
+    pub headers: Vec<(Cow<'static, str>, String)>,
     /// The rendered image (success only), shared with coalesced requests: never copied.
     pub image: Option<Arc<Rendered>>,
     /// One line a client may read (400/422), shown unless an ErrorDocument takes over.
@@ -55,7 +56,7 @@ pub struct Reply {
 /// on the 304).
 struct Validated {
     etag: String,
-    headers: Vec<(&'static str, String)>,
+    headers: Vec<(Cow<'static, str>, String)>,
 }
 
 impl Reply {
@@ -96,12 +97,12 @@ impl Reply {
         } else {
             config.error_cache_control().to_string()
         };
-        let mut headers = vec![("Cache-Control", cache_control)];
+        let mut headers = vec![("Cache-Control".into(), cache_control)];
         if let Some(seconds) = error.retry_after() {
-            headers.push(("Retry-After", seconds.to_string()));
+            headers.push(("Retry-After".into(), seconds.to_string()));
         }
         if matches!(error, TofuError::MethodNotAllowed(_)) {
-            headers.push(("Allow", "GET, HEAD".to_string()));
+            headers.push(("Allow".into(), "GET, HEAD".to_string()));
         }
         Reply {
             status,
@@ -162,6 +163,7 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
         request,
         timings: Timings::default(),
         role: None,
+        cache_tags: Vec::new(),
     };
     // A bug in one request is that request's 500 (no-store, like every 5xx), never a crashed
     // worker; the adapter's own guard is only the last resort for its glue code.
@@ -177,7 +179,22 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
             Reply::from_error(config, request, &TofuError::Internal(reason))
         }
     };
-    let Exchange { timings, role, .. } = exchange;
+    let Exchange {
+        timings,
+        role,
+        cache_tags,
+        ..
+    } = exchange;
+    // Every answer about a verified URL's original that a cache may keep (200, 304, 404, 422,
+    // a 400 found after the fetch) carries its purge tags; a 5xx is no-store, nothing to purge.
+    // Not part of the ETag: the bytes are the same with or without them.
+    if reply.status < 500 {
+        reply.headers.extend(
+            cache_tags
+                .into_iter()
+                .map(|(h, v)| (Cow::Owned(h.to_string()), v)),
+        );
+    }
     if let Some(reason) = timings.fallback {
         // Served, but the primary storage is failing: the operator must hear of it.
         if reply.log.is_none() {
@@ -233,6 +250,9 @@ struct Exchange<'a> {
     timings: Timings,
     /// Whether this request rendered or shared a concurrent identical request's result.
     role: Option<Role>,
+    /// The `TofuCacheTag` headers, known once the signature is verified: never from an id
+    /// nobody signed.
+    cache_tags: Vec<(Arc<str>, String)>,
 }
 
 impl Exchange<'_> {
@@ -250,6 +270,7 @@ impl Exchange<'_> {
             .ok_or_else(|| TofuError::Misconfigured("no storage".into()))?;
         let storage = process.storages.get(&spec);
         let key = config.source_key(&image.id);
+        self.cache_tags = config.cache_tag_headers(&image.id, &key);
         let choice = format_choice(config, &image, request.accept);
         let negotiable = image.format.is_none() && config.auto_format();
         let settings = config.answer_settings(&image.ops);
@@ -369,14 +390,14 @@ fn validated(
     version: &Validators,
     negotiable: bool,
 ) -> Validated {
-    let mut headers = vec![("Cache-Control", config.cache_control().to_string())];
+    let mut headers = vec![("Cache-Control".into(), config.cache_control().to_string())];
     if let Some(modified) = version.modified {
-        headers.push(("Last-Modified", conditional::http_date(modified)));
+        headers.push(("Last-Modified".into(), conditional::http_date(modified)));
     }
     if negotiable {
         // Every answer to a negotiable URL varies by Accept, the non-converted ones included,
         // or a shared cache would hand WebP to a client that cannot decode it.
-        headers.push(("Vary", "Accept".to_string()));
+        headers.push(("Vary".into(), "Accept".to_string()));
     }
     Validated {
         etag: conditional::etag(&version.version, &image.signed_string(), settings, choice),
@@ -565,6 +586,75 @@ mod tests {
         assert_eq!(conditional(None, Some(&modified)).status, 304);
         // A stale tag falls through to the fetch, which this storage refuses: 502.
         assert_eq!(conditional(Some("\"other\""), Some(&modified)).status, 502);
+    }
+
+    #[test]
+    fn cache_tags_go_on_every_cacheable_answer_about_a_signed_original() {
+        let plain = config(&testdata());
+        let mut c = plain.clone();
+        set(&mut c, "TofuCacheTag", "Edge-Cache-Tag photo-{id}").unwrap();
+        set(&mut c, "TofuCacheTag", "Surrogate-Key photo-{id} {key}").unwrap_err();
+        set(&mut c, "TofuCacheTag", "Surrogate-Key photo-{id}").unwrap();
+        set(&mut c, "TofuCacheTag", "Surrogate-Key key-{key}").unwrap();
+        let tags = |r: &Reply| {
+            format!(
+                "{} {} | {}",
+                r.status,
+                r.header("Edge-Cache-Tag").unwrap_or("-"),
+                r.header("Surrogate-Key").unwrap_or("-")
+            )
+        };
+        let escaped = "exif-orientation%2FLandscape_1.jpg";
+        let path = signed(LANDSCAPE, "100x", ".jpg");
+        let ok = get(&c, &path);
+        assert_eq!(
+            tags(&ok),
+            format!("200 photo-{escaped} | photo-{escaped} key-{escaped}")
+        );
+        // The same bytes and the same ETag as without tags: purging changes nothing cached.
+        let untagged = get(&plain, &path);
+        assert_eq!(ok.header("ETag"), untagged.header("ETag"));
+        assert_eq!(ok.body(), untagged.body());
+        let revalidated = handle(
+            &c,
+            &ProcessState::default(),
+            RequestInfo {
+                method: "GET",
+                raw_path: &path,
+                if_none_match: ok.header("ETag"),
+                ..RequestInfo::default()
+            },
+        );
+        assert_eq!(
+            tags(&revalidated),
+            format!("304 photo-{escaped} | photo-{escaped} key-{escaped}")
+        );
+        // A missing original: its 404 is purged with the photo once it is uploaded.
+        assert_eq!(
+            tags(&get(&c, &signed("new%20photo,1", "100x", ".jpg"))),
+            "404 photo-new%20photo%2C1 | photo-new%20photo%2C1 key-new%20photo%2C1"
+        );
+        // A region outside the image is found after the fetch: tagged like the original.
+        assert_eq!(
+            tags(&get(&c, &signed(LANDSCAPE, "100x-r0,0,9000,9000", ".jpg"))),
+            format!("400 photo-{escaped} | photo-{escaped} key-{escaped}")
+        );
+        // No id anybody signed: no tag (not canonical, bad signature, out of range before the
+        // signature is checked, another method).
+        for (path, status) in [
+            ("/img/a/0100x/00.jpg".to_string(), 404),
+            (
+                "/img/a/100x/00112233445566778899aabbccddeeff.jpg".to_string(),
+                403,
+            ),
+            (signed("a", "100x-q0", ".jpg"), 400),
+        ] {
+            assert_eq!(tags(&get(&c, &path)), format!("{status} - | -"), "{path}");
+        }
+        // A 5xx is no-store: nothing to purge.
+        let mut failing = c.clone();
+        failing.set_storage_backend("test:", Arc::new(Panicking));
+        assert_eq!(tags(&get(&failing, &path)), "500 - | -");
     }
 
     #[test]

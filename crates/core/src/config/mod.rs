@@ -32,6 +32,7 @@ macro_rules! cstr {
 }
 
 mod admission;
+mod cache_tags;
 mod keys;
 mod limits;
 mod output;
@@ -75,6 +76,8 @@ pub struct DirConfig {
     default_quality: Option<u8>,
     cache_control: Option<Arc<str>>,
     error_cache_control: Option<Arc<str>>,
+    /// `TofuCacheTag` lines, in order; a section that sets any replaces its parent's.
+    cache_tags: Option<Arc<Vec<cache_tags::CacheTag>>>,
     /// Named ops (`TofuPreset NAME OPS`): name → ops text, checked at startup.
     presets: Option<Arc<BTreeMap<String, String>>>,
     presets_only: Option<bool>,
@@ -150,6 +153,7 @@ impl DirConfig {
             default_quality: pick(&parent.default_quality, &child.default_quality),
             cache_control: pick(&parent.cache_control, &child.cache_control),
             error_cache_control: pick(&parent.error_cache_control, &child.error_cache_control),
+            cache_tags: pick(&parent.cache_tags, &child.cache_tags),
             presets: presets::merge_presets(&parent.presets, &child.presets),
             presets_only: pick(&parent.presets_only, &child.presets_only),
             auto_format: pick(&parent.auto_format, &child.auto_format),
@@ -271,6 +275,15 @@ impl DirConfig {
         self.error_cache_control
             .as_deref()
             .unwrap_or(DEFAULT_ERROR_CACHE_CONTROL)
+    }
+
+    /// The `TofuCacheTag` headers of an answer about the original `id` (decoded) stored under
+    /// `key`: one per header name, the tags joined as its CDN expects.
+    pub fn cache_tag_headers(&self, id: &str, key: &str) -> Vec<(Arc<str>, String)> {
+        self.cache_tags
+            .as_deref()
+            .map(|tags| cache_tags::tag_headers(tags, id, key))
+            .unwrap_or_default()
     }
 
     /// `TofuConcurrency`: transforms at once per child process (default: the CPU count).
@@ -422,6 +435,7 @@ pub const DIRECTIVES: &[Directive] = &[
     output::TOFU_DEFAULT_QUALITY,
     output::TOFU_CACHE_CONTROL,
     output::TOFU_ERROR_CACHE_CONTROL,
+    cache_tags::TOFU_CACHE_TAG,
     presets::TOFU_PRESET,
     presets::TOFU_PRESETS_ONLY,
     output::TOFU_AUTO_FORMAT,
@@ -459,10 +473,10 @@ pub(crate) mod tests {
             .iter()
             .map(|d| d.name.to_str().unwrap())
             .collect();
-        assert_eq!(names.len(), 21);
+        assert_eq!(names.len(), 22);
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 21);
+        assert_eq!(names.len(), 22);
         assert!(names.iter().all(|n| n.starts_with("Tofu")));
     }
 

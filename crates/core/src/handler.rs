@@ -525,6 +525,21 @@ mod tests {
         }
     }
 
+    /// A GET with If-None-Match and/or If-Modified-Since.
+    fn conditional_get(c: &DirConfig, path: &str, inm: Option<&str>, ims: Option<&str>) -> Reply {
+        handle(
+            c,
+            &ProcessState::default(),
+            RequestInfo {
+                method: "GET",
+                raw_path: path,
+                if_none_match: inm,
+                if_modified_since: ims,
+                ..RequestInfo::default()
+            },
+        )
+    }
+
     /// Storage that can stat but whose bodies fail: a 304 from it proves nothing was fetched
     /// or decoded.
     #[derive(Debug)]
@@ -559,19 +574,8 @@ mod tests {
         // The same storage URL: the settings, and so the ETag, are those of the first answer.
         let url = c.storage_url().unwrap().to_string();
         stat_only.set_storage_backend(&url, std::sync::Arc::new(StatOnly(files)));
-        let conditional = |inm: Option<&str>, ims: Option<&str>| {
-            handle(
-                &stat_only,
-                &ProcessState::default(),
-                RequestInfo {
-                    method: "GET",
-                    raw_path: &path,
-                    if_none_match: inm,
-                    if_modified_since: ims,
-                    ..RequestInfo::default()
-                },
-            )
-        };
+        let conditional =
+            |inm: Option<&str>, ims: Option<&str>| conditional_get(&stat_only, &path, inm, ims);
         let r = conditional(Some(&etag), None);
         assert_eq!(r.status, 304, "{:?}", r.log);
         assert!(r.body().is_empty());
@@ -625,16 +629,7 @@ mod tests {
 
         // A revalidation gets the 304 with the same capped Cache-Control.
         let etag = r.header("ETag").unwrap().to_string();
-        let revalidated = handle(
-            &c,
-            &ProcessState::default(),
-            RequestInfo {
-                method: "GET",
-                raw_path: &path,
-                if_none_match: Some(&etag),
-                ..RequestInfo::default()
-            },
-        );
+        let revalidated = conditional_get(&c, &path, Some(&etag), None);
         assert_eq!(revalidated.status, 304, "{:?}", revalidated.log);
         let cc304 = revalidated.header("Cache-Control").unwrap();
         assert!(!cc304.contains("immutable"), "{cc304}");
@@ -701,17 +696,7 @@ mod tests {
             (fresh.header("ETag"), None),
             (None, fresh.header("Last-Modified")),
         ] {
-            let r = handle(
-                &panicking,
-                &ProcessState::default(),
-                RequestInfo {
-                    method: "GET",
-                    raw_path: &path,
-                    if_none_match: inm,
-                    if_modified_since: ims,
-                    ..RequestInfo::default()
-                },
-            );
+            let r = conditional_get(&panicking, &path, inm, ims);
             assert_eq!(r.status, 404, "{inm:?} {ims:?}: {:?}", r.log);
         }
         // The signature is checked first: an expired URL that was never signed is a 403.
@@ -993,15 +978,11 @@ mod tests {
         let redefined = DirConfig::merge(&c, &location);
         assert_ne!(before, etag(&redefined, "thumb"));
         // A revalidation with the old tag is not a 304 after the change.
-        let r = handle(
+        let r = conditional_get(
             &quality,
-            &ProcessState::default(),
-            RequestInfo {
-                method: "GET",
-                raw_path: &signed(LANDSCAPE, "thumb", ".jpg"),
-                if_none_match: Some(&before),
-                ..RequestInfo::default()
-            },
+            &signed(LANDSCAPE, "thumb", ".jpg"),
+            Some(&before),
+            None,
         );
         assert_eq!(r.status, 200);
     }

@@ -24,6 +24,8 @@ my @not_found = (
     [ $id, '280x-r0,0,10,10-q80', undef, 'options out of order (r before q)' ],
     [ $id, '280x-q80-q80',      undef,  'duplicate option' ],
     [ $id, '280x-q80-q70',      undef,  'option given twice with different values' ],
+    [ $id, '280x-e0123',        undef,  'leading zero in the expiry' ],
+    [ $id, '280x-e1-q80',       undef,  'expiry not the last option' ],
     [ $id, '280X210',           undef,  'uppercase X' ],
     [ $id, 'x',                 undef,  'neither width nor height' ],
     [ $id, '280x210C',          undef,  'uppercase C' ],

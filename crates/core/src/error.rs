@@ -34,6 +34,10 @@ pub enum TofuError {
     /// The storage has no original under that key.
     #[error("source not found: {0}")]
     SourceNotFound(String),
+    /// The URL's `e` time has passed. Answered exactly like a missing original (404, the error
+    /// Cache-Control, Apache's page): a client learns nothing more.
+    #[error("expired: {0}")]
+    Expired(String),
     /// The storage works but will not give this original (a file the server may not read, not
     /// a regular file; S3's per-key AccessDenied). Answered like a missing original, so a client
     /// learns nothing and a CDN keeps it briefly, but logged at warn: the operator can fix it.
@@ -69,9 +73,10 @@ impl TofuError {
     /// The HTTP status of this outcome (DESIGN.md, "Status codes").
     pub fn status(&self) -> u16 {
         match self {
-            TofuError::NoRoute(_) | TofuError::SourceNotFound(_) | TofuError::SourceDenied(_) => {
-                404
-            }
+            TofuError::NoRoute(_)
+            | TofuError::SourceNotFound(_)
+            | TofuError::SourceDenied(_)
+            | TofuError::Expired(_) => 404,
             TofuError::OutOfRange(_) => 400,
             TofuError::BadSignature(_) => 403,
             TofuError::MethodNotAllowed(_) => 405,
@@ -92,7 +97,8 @@ impl TofuError {
             | TofuError::OutOfRange(_)
             | TofuError::BadSignature(_)
             | TofuError::MethodNotAllowed(_)
-            | TofuError::SourceNotFound(_) => LogLevel::Info,
+            | TofuError::SourceNotFound(_)
+            | TofuError::Expired(_) => LogLevel::Info,
             TofuError::Unprocessable(_)
             | TofuError::Overloaded { .. }
             | TofuError::SourceDenied(_) => LogLevel::Warn,

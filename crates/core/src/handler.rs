@@ -6,12 +6,13 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::coalesce::Role;
 use crate::conditional;
 use crate::config::DirConfig;
 use crate::error::{LogLevel, TofuError};
+use crate::expiry;
 use crate::negotiate::{self, FormatChoice};
 use crate::ops::OutputFormat;
 use crate::process::{ProcessState, Rendered};
@@ -265,6 +266,11 @@ impl Exchange<'_> {
         let rest = strip_prefix(config, request.raw_path)?;
         let image = url::parse_with(rest, |ops| config.resolve_ops(ops))?;
         verify(config, &image)?;
+        // Past its expiry a URL is 404 before anything is looked up: no 304 either, whatever
+        // the client holds.
+        if let Some(expires) = image.expires {
+            expiry::check(expires, SystemTime::now())?;
+        }
         let spec = config
             .storage_spec()
             .ok_or_else(|| TofuError::Misconfigured("no storage".into()))?;
@@ -381,7 +387,8 @@ fn format_choice(config: &DirConfig, image: &ImageRequest, accept: Option<&str>)
     }
 }
 
-/// The ETag and the headers of a 200 or 304: Cache-Control, Last-Modified, Vary.
+/// The ETag and the headers of a 200 or 304: Cache-Control (capped to the seconds left for an
+/// expiring URL), Last-Modified, Vary.
 fn validated(
     config: &DirConfig,
     image: &ImageRequest,
@@ -390,7 +397,15 @@ fn validated(
     version: &Validators,
     negotiable: bool,
 ) -> Validated {
-    let mut headers = vec![("Cache-Control".into(), config.cache_control().to_string())];
+    let cache_control = match image.expires {
+        // Now, not when the request came in: a render may have taken seconds.
+        Some(expires) => expiry::cache_control(
+            config.cache_control(),
+            expiry::seconds_left(expires, SystemTime::now()),
+        ),
+        None => config.cache_control().to_string(),
+    };
+    let mut headers = vec![("Cache-Control".into(), cache_control)];
     if let Some(modified) = version.modified {
         headers.push(("Last-Modified".into(), conditional::http_date(modified)));
     }
@@ -531,6 +546,21 @@ mod tests {
         }
     }
 
+    /// A GET with If-None-Match and/or If-Modified-Since.
+    fn conditional_get(c: &DirConfig, path: &str, inm: Option<&str>, ims: Option<&str>) -> Reply {
+        handle(
+            c,
+            &ProcessState::default(),
+            RequestInfo {
+                method: "GET",
+                raw_path: path,
+                if_none_match: inm,
+                if_modified_since: ims,
+                ..RequestInfo::default()
+            },
+        )
+    }
+
     /// Storage that can stat but whose bodies fail: a 304 from it proves nothing was fetched
     /// or decoded.
     #[derive(Debug)]
@@ -565,19 +595,8 @@ mod tests {
         // The same storage URL: the settings, and so the ETag, are those of the first answer.
         let url = c.storage_url().unwrap().to_string();
         stat_only.set_storage_backend(&url, std::sync::Arc::new(StatOnly(files)));
-        let conditional = |inm: Option<&str>, ims: Option<&str>| {
-            handle(
-                &stat_only,
-                &ProcessState::default(),
-                RequestInfo {
-                    method: "GET",
-                    raw_path: &path,
-                    if_none_match: inm,
-                    if_modified_since: ims,
-                    ..RequestInfo::default()
-                },
-            )
-        };
+        let conditional =
+            |inm: Option<&str>, ims: Option<&str>| conditional_get(&stat_only, &path, inm, ims);
         let r = conditional(Some(&etag), None);
         assert_eq!(r.status, 304, "{:?}", r.log);
         assert!(r.body().is_empty());
@@ -586,6 +605,150 @@ mod tests {
         assert_eq!(conditional(None, Some(&modified)).status, 304);
         // A stale tag falls through to the fetch, which this storage refuses: 502.
         assert_eq!(conditional(Some("\"other\""), Some(&modified)).status, 502);
+    }
+
+    /// Unix seconds `delta` seconds from now (negative: in the past).
+    fn from_now(delta: i64) -> u64 {
+        let now = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        now.checked_add_signed(delta).unwrap()
+    }
+
+    /// The number after `name=` in a Cache-Control value.
+    fn directive(cache_control: &str, name: &str) -> Option<u64> {
+        cache_control
+            .split(", ")
+            .find_map(|d| d.strip_prefix(name)?.strip_prefix('='))
+            .map(|v| v.parse().unwrap())
+    }
+
+    #[test]
+    fn an_expiring_url_is_cached_no_longer_than_it_lives() {
+        let mut c = config(&testdata());
+        let forever = get(&c, &signed(LANDSCAPE, "100x", ".jpg"));
+        let path = signed(LANDSCAPE, &format!("100x-e{}", from_now(3600)), ".jpg");
+        let r = get(&c, &path);
+        assert_eq!(r.status, 200, "{:?}", r.log);
+        let cc = r.header("Cache-Control").unwrap().to_string();
+        assert!(!cc.contains("immutable"), "{cc}");
+        let max_age = directive(&cc, "max-age").unwrap();
+        assert!((3590..=3600).contains(&max_age), "{cc}");
+        assert_eq!(
+            r.body(),
+            forever.body(),
+            "the expiry changes nothing in the image"
+        );
+        // Another URL, so another ETag (and another coalescing flight), for the same bytes.
+        assert_ne!(r.header("ETag"), forever.header("ETag"));
+        let later = get(
+            &c,
+            &signed(LANDSCAPE, &format!("100x-e{}", from_now(7200)), ".jpg"),
+        );
+        assert_ne!(r.header("ETag"), later.header("ETag"));
+
+        // A revalidation gets the 304 with the same capped Cache-Control.
+        let etag = r.header("ETag").unwrap().to_string();
+        let revalidated = conditional_get(&c, &path, Some(&etag), None);
+        assert_eq!(revalidated.status, 304, "{:?}", revalidated.log);
+        let cc304 = revalidated.header("Cache-Control").unwrap();
+        assert!(!cc304.contains("immutable"), "{cc304}");
+        assert!(directive(cc304, "max-age").unwrap() <= max_age, "{cc304}");
+
+        // The location's own policy: the shorter of its max-age and the time left wins, and
+        // s-maxage is capped likewise.
+        set(
+            &mut c,
+            "TofuCacheControl",
+            "public, max-age=600, s-maxage=86400, stale-while-revalidate=30",
+        )
+        .unwrap();
+        let r = get(&c, &path);
+        let cc = r.header("Cache-Control").unwrap();
+        assert_eq!(directive(cc, "max-age"), Some(600), "{cc}");
+        let s_maxage = directive(cc, "s-maxage").unwrap();
+        assert!((3590..=3600).contains(&s_maxage), "{cc}");
+        assert!(!cc.contains("stale-while-revalidate"), "{cc}");
+        let soon = get(
+            &c,
+            &signed(LANDSCAPE, &format!("100x-e{}", from_now(100)), ".jpg"),
+        );
+        let cc = soon.header("Cache-Control").unwrap();
+        assert!(directive(cc, "max-age").unwrap() <= 100, "{cc}");
+        assert!(directive(cc, "s-maxage").unwrap() <= 100, "{cc}");
+    }
+
+    #[test]
+    fn an_expired_url_is_the_404_of_a_missing_original() {
+        let c = config(&testdata());
+        let expired = |delta: i64| signed(LANDSCAPE, &format!("100x-e{}", from_now(delta)), ".jpg");
+        let missing = get(&c, &signed("nope", "100x", ".jpg"));
+        for path in [
+            expired(-1),
+            expired(0),
+            signed(LANDSCAPE, "100x-e0", ".jpg"),
+        ] {
+            let r = get(&c, &path);
+            assert_eq!(r.status, 404, "{path}");
+            assert_eq!(r.header("Cache-Control"), missing.header("Cache-Control"));
+            assert_eq!(r.header("Cache-Control"), Some("public, max-age=60"));
+            assert_eq!(
+                (r.error_message.as_deref(), r.etag.as_deref()),
+                (None, None)
+            );
+            let (level, line) = r.log.clone().unwrap();
+            assert_eq!(level, LogLevel::Info);
+            assert!(
+                line.starts_with("404 expired: the URL expired at "),
+                "{line}"
+            );
+            assert!(line.contains(" GMT (e"), "{line}");
+        }
+
+        // Conditional requests too: 404, never 304, and nothing is looked up (a storage that
+        // panics on every call would make it a 500).
+        let path = expired(-10);
+        let mut panicking = c.clone();
+        panicking.set_storage_backend("test:", Arc::new(Panicking));
+        let fresh = get(&c, &signed(LANDSCAPE, "100x", ".jpg"));
+        for (inm, ims) in [
+            (Some("*"), None),
+            (fresh.header("ETag"), None),
+            (None, fresh.header("Last-Modified")),
+        ] {
+            let r = conditional_get(&panicking, &path, inm, ims);
+            assert_eq!(r.status, 404, "{inm:?} {ims:?}: {:?}", r.log);
+        }
+        // The signature is checked first: an expired URL that was never signed is a 403.
+        let forged = format!("/img/{LANDSCAPE}/100x-e1/00112233445566778899aabbccddeeff.jpg");
+        assert_eq!(get(&c, &forged).status, 403);
+    }
+
+    #[test]
+    fn presets_expire_too() {
+        let mut c = config(&testdata());
+        set(&mut c, "TofuPreset", "thumb 64x48c").unwrap();
+        set(&mut c, "TofuPresetsOnly", "On").unwrap();
+        let r = get(
+            &c,
+            &signed(LANDSCAPE, &format!("thumb-e{}", from_now(600)), ".png"),
+        );
+        assert_eq!(r.status, 200, "{:?}", r.log);
+        assert!(directive(r.header("Cache-Control").unwrap(), "max-age").unwrap() <= 600);
+        let thumb = get(&c, &signed(LANDSCAPE, "thumb", ".png"));
+        assert_eq!(r.body(), thumb.body());
+        let old = get(
+            &c,
+            &signed(LANDSCAPE, &format!("thumb-e{}", from_now(-1)), ".png"),
+        );
+        assert_eq!(old.status, 404);
+        // PresetsOnly still refuses free-form ops, with or without an expiry.
+        let ops = get(
+            &c,
+            &signed(LANDSCAPE, &format!("64x48c-e{}", from_now(600)), ".png"),
+        );
+        assert_eq!(ops.status, 404);
     }
 
     #[test]
@@ -905,15 +1068,11 @@ mod tests {
         let redefined = DirConfig::merge(&c, &location);
         assert_ne!(before, etag(&redefined, "thumb"));
         // A revalidation with the old tag is not a 304 after the change.
-        let r = handle(
+        let r = conditional_get(
             &quality,
-            &ProcessState::default(),
-            RequestInfo {
-                method: "GET",
-                raw_path: &signed(LANDSCAPE, "thumb", ".jpg"),
-                if_none_match: Some(&before),
-                ..RequestInfo::default()
-            },
+            &signed(LANDSCAPE, "thumb", ".jpg"),
+            Some(&before),
+            None,
         );
         assert_eq!(r.status, 200);
     }

@@ -3,11 +3,11 @@
 //!
 //! `url` and `signature` read the request, `config` holds the directives' values and the startup
 //! check, `handler` runs one request through `storage` (where originals live),
-//! `transform` (decode, resize, encode) and `conditional` (ETag, 304s), with `admission` and
-//! `coalesce` bounding the work per child process (`process`); `error` is the one table from
-//! outcome to HTTP status. The Apache adapter (the `mod_tofu` crate at the top) drives it; so do
-//! the `tofu` CLI, the benches and the fuzz targets. JPEG goes through the `tofu-libjpeg` crate,
-//! the only other place with `unsafe`.
+//! `transform` (decode, resize, encode), `conditional` (ETag, 304s) and `expiry` (the `e`
+//! option), with `admission` and `coalesce` bounding the work per child process (`process`);
+//! `error` is the one table from outcome to HTTP status. The Apache adapter (the `mod_tofu`
+//! crate at the top) drives it; so do the `tofu` CLI, the benches and the fuzz targets. JPEG
+//! goes through the `tofu-libjpeg` crate, the only other place with `unsafe`.
 #![forbid(unsafe_code)]
 
 pub mod admission;
@@ -15,6 +15,7 @@ pub mod coalesce;
 pub mod conditional;
 pub mod config;
 pub mod error;
+pub mod expiry;
 pub mod handler;
 pub mod negotiate;
 pub mod ops;

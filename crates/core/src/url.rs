@@ -1,10 +1,14 @@
 //! The URL grammar of DESIGN.md: `id "/" ops "/" signature [ "." ext ]`, canonical form only.
 //!
 //! Canonical means one image has exactly one URL (one CDN cache key): numbers without leading
-//! zeros, options at most once and in the order q, r, g, gravity only with a fill size, the
+//! zeros, options at most once and in the order q, r, g, e, gravity only with a fill size, the
 //! signature in lowercase hex, and id segments percent-encoded exactly as [`encode_id_segment`]
 //! does. Anything else is a [`TofuError::NoRoute`] (404). Values that match the grammar but are out
 //! of range are [`TofuError::OutOfRange`] (400).
+//!
+//! The expiry `e` is the last option, and it may follow a preset name too (`thumb-e1735689600`):
+//! it is split off the ops segment before the ops (or the preset) are interpreted, so it never
+//! reaches a preset definition or the transform.
 //!
 //! Percent-decoding is defined once, here: the signed string is the id and ops *as the client
 //! sent them* (still encoded), and the storage key is built from the decoded id.
@@ -42,6 +46,10 @@ pub const MAX_SEGMENT_LEN: usize = 255;
 /// Numbers in the grammar longer than this many digits are out of range (avoids overflow).
 const MAX_DIGITS: usize = 9;
 
+/// The latest expiry a URL may carry: the largest `time_t` (what every signing language's clock
+/// can represent). Larger values, up to anything beyond `u64`, are out of range (400).
+pub const MAX_EXPIRES: u64 = i64::MAX as u64;
+
 /// A parsed, canonical image URL (the part after the `<Location>` prefix).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageRequest {
@@ -49,9 +57,11 @@ pub struct ImageRequest {
     pub raw_id: String,
     /// The decoded id, from which the storage key is built.
     pub id: String,
-    /// The ops segment exactly as sent.
+    /// The ops segment exactly as sent, the expiry included.
     pub raw_ops: String,
     pub ops: Ops,
+    /// The `e` option: unix seconds from which the URL is 404.
+    pub expires: Option<u64>,
     /// Output format from the extension, if any.
     pub format: Option<OutputFormat>,
     /// The signature segment (lowercase hex), not yet verified.
@@ -131,15 +141,40 @@ pub fn parse_with(
     for segment in &segments {
         decoded.push(decode_id_segment(segment)?);
     }
-    let ops = ops_parser(raw_ops)?;
+    let (ops_text, expires) = split_expiry(raw_ops)?;
+    let ops = ops_parser(ops_text)?;
     Ok(ImageRequest {
         raw_id: segments.join("/"),
         id: decoded.join("/"),
         raw_ops: raw_ops.to_string(),
         ops,
+        expires,
         format,
         signature: signature.to_string(),
     })
+}
+
+/// Splits a trailing `-e<unix-seconds>` off an ops segment: `(ops or preset name, expiry)`.
+/// Only the last option can be the expiry; an `e` anywhere else is left to the ops parser,
+/// which refuses it as out of order.
+fn split_expiry(raw_ops: &str) -> Result<(&str, Option<u64>), TofuError> {
+    match raw_ops.rsplit_once('-') {
+        Some((ops, option)) if option.starts_with('e') => {
+            Ok((ops, Some(parse_expires(&option[1..])?)))
+        }
+        _ => Ok((raw_ops, None)),
+    }
+}
+
+/// The value of `e`: canonical decimal unix seconds, at most [`MAX_EXPIRES`].
+fn parse_expires(digits: &str) -> Result<u64, TofuError> {
+    check_canonical_number(digits)?;
+    match digits.parse::<u64>() {
+        Ok(seconds) if seconds <= MAX_EXPIRES => Ok(seconds),
+        _ => Err(TofuError::OutOfRange(format!(
+            "expiry {digits} is after {MAX_EXPIRES}"
+        ))),
+    }
 }
 
 /// Splits `<hex>[.<ext>]`. An empty signature is allowed here (it is then "missing": 403);
@@ -205,13 +240,20 @@ pub fn parse_ops(text: &str, max_dimension: u32) -> Result<Ops, TofuError> {
             Some(b'q') => (1, &option[1..]),
             Some(b'r') => (2, &option[1..]),
             Some(b'g') => (3, &option[1..]),
+            // A URL's expiry was split off already: one here is out of place (not last, given
+            // twice) or in a preset definition, where a fixed date would expire every URL.
+            Some(b'e') => {
+                return Err(TofuError::NoRoute(format!(
+                    "the expiry {option:?} must be the last option of a URL, once, and is not part of a preset"
+                )));
+            }
             _ => {
                 return Err(TofuError::NoRoute(format!("unknown option {option:?}")));
             }
         };
         if rank <= last_rank {
             return Err(TofuError::NoRoute(
-                "options must appear once each, in the order q, r, g".to_string(),
+                "options must appear once each, in the order q, r, g, e".to_string(),
             ));
         }
         last_rank = rank;
@@ -321,18 +363,24 @@ fn parse_region(text: &str) -> Result<Region, TofuError> {
 /// A canonical decimal number: digits only, no leading zero (except "0" itself). Too many digits
 /// is a range error, not a grammar error: the grammar matched.
 fn parse_number(digits: &str) -> Result<u64, TofuError> {
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(TofuError::NoRoute(format!("{digits:?} is not a number")));
-    }
-    if digits.len() > 1 && digits.starts_with('0') {
-        return Err(TofuError::NoRoute(format!("{digits:?} has a leading zero")));
-    }
+    check_canonical_number(digits)?;
     if digits.len() > MAX_DIGITS {
         return Err(TofuError::OutOfRange(format!("{digits} is too large")));
     }
     digits
         .parse()
         .map_err(|_| TofuError::NoRoute(format!("{digits:?} is not a number")))
+}
+
+/// Digits only, no leading zero (except "0" itself): anything else is not canonical (404).
+fn check_canonical_number(digits: &str) -> Result<(), TofuError> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(TofuError::NoRoute(format!("{digits:?} is not a number")));
+    }
+    if digits.len() > 1 && digits.starts_with('0') {
+        return Err(TofuError::NoRoute(format!("{digits:?} has a leading zero")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -467,6 +515,102 @@ mod tests {
             assert_eq!(status(&path), 400, "{path}");
         }
         assert_eq!(status(&format!("123/4096x4096/{SIG}")), 200);
+    }
+
+    #[test]
+    fn the_expiry_is_the_last_option_and_is_signed() {
+        let r = ok(&format!(
+            "123/280x210c-q80-r0,0,9,9-gn-e1735689600/{SIG}.jpg"
+        ));
+        assert_eq!(r.expires, Some(1_735_689_600));
+        assert_eq!((r.ops.quality, r.ops.gravity), (Some(80), Gravity::North));
+        assert_eq!(
+            r.signed_string(),
+            "123/280x210c-q80-r0,0,9,9-gn-e1735689600.jpg"
+        );
+        assert_eq!(ok(&format!("123/280x-e1/{SIG}")).expires, Some(1));
+        assert_eq!(ok(&format!("123/280x-e0/{SIG}")).expires, Some(0));
+        assert_eq!(ok(&format!("123/280x/{SIG}")).expires, None);
+        let latest = format!("123/x9-e{}/{SIG}", i64::MAX);
+        assert_eq!(ok(&latest).expires, Some(MAX_EXPIRES));
+        // The ops without the expiry are those of the same URL without it.
+        assert_eq!(
+            ok(&format!("123/280x-q80-e5/{SIG}")).ops,
+            ok(&format!("123/280x-q80/{SIG}")).ops
+        );
+
+        let keys = crate::signature::Keys::new(vec![b"k".to_vec()]);
+        let sig = keys.sign("123/280x-e1735689600", 16).unwrap();
+        let verifies = |ops: &str| {
+            let r = ok(&format!("123/{ops}/{sig}"));
+            keys.verify(&r.signed_string(), &r.signature, 16)
+        };
+        assert!(verifies("280x-e1735689600"));
+        assert!(
+            !verifies("280x-e1735689601"),
+            "a later expiry is another URL"
+        );
+        assert!(!verifies("280x"), "dropping the expiry is another URL");
+    }
+
+    #[test]
+    fn non_canonical_expiries_have_no_route() {
+        for ops in [
+            "280x-e0123",
+            "280x-e00",
+            "280x-e",
+            "280x-e+5",
+            "280x-e-5",
+            "280x-e1.5",
+            "280x-e1e5",
+            "280x-e%31",
+            "280x-e 5",
+            "280x-eabc",
+            "280x-E5",
+            "280x-e5-q80",
+            "280x210c-e5-gn",
+            "280x-e5-r0,0,1,1",
+            "280x-e5-e6",
+            "280x-e5-e5",
+            "280x-e5-",
+            "-e5",
+            "e5",
+            "thumb-e5",
+        ] {
+            let path = format!("123/{ops}/{SIG}");
+            assert_eq!(status(&path), 404, "{path}");
+        }
+    }
+
+    #[test]
+    fn expiries_beyond_time_t_are_400() {
+        for value in [
+            "9223372036854775808",                       // i64::MAX + 1
+            "18446744073709551615",                      // u64::MAX
+            "18446744073709551616",                      // u64::MAX + 1
+            "99999999999999999999999999999999999999999", // far beyond
+        ] {
+            let path = format!("123/280x-e{value}/{SIG}");
+            assert_eq!(status(&path), 400, "{path}");
+        }
+    }
+
+    #[test]
+    fn presets_take_an_expiry_and_their_definitions_refuse_one() {
+        let r = parse_with(&format!("123/thumb-e1735689600/{SIG}.png"), |ops| {
+            assert_eq!(ops, "thumb", "the preset is looked up without the expiry");
+            parse_ops("64x48c", 4096)
+        })
+        .unwrap();
+        assert_eq!(r.expires, Some(1_735_689_600));
+        assert_eq!(r.signed_string(), "123/thumb-e1735689600.png");
+        // The preset name is unambiguous: names have no '-'.
+        assert!(!is_preset_name("thumb-e5"));
+        // TofuPreset's ops go through parse_ops, which refuses an expiry.
+        assert_eq!(
+            parse_ops("100x-e1735689600", 4096).unwrap_err().status(),
+            404
+        );
     }
 
     #[test]

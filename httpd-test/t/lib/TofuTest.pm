@@ -49,17 +49,20 @@ sub signature {
 }
 
 # signed_url(prefix => '/img', id => 'raw/encoded/id', ops => '280x210', ext => 'jpg',
-#            key => SECRET_FILE_FIRST for /img else SECRET, bytes => 16)  ->  '/img/<id>/<ops>/<sig>[.<ext>]'
-# `id` is used as given (already percent-encoded, so tests can send non-canonical forms).
+#            key => SECRET_FILE_FIRST for /img else SECRET, bytes => 16,
+#            expires => unix seconds)  ->  '/img/<id>/<ops>[-e<expires>]/<sig>[.<ext>]'
+# `id` is used as given (already percent-encoded, so tests can send non-canonical forms); so is
+# `expires` (a string such as '0123' is sent as written).
 sub signed_url {
     my %a = @_;
     my $prefix = $a{prefix} // '/img';
     my $ext    = $a{ext};
-    my $signed = "$a{id}/$a{ops}" . (defined $ext ? ".$ext" : '');
+    my $ops    = $a{ops} . (defined $a{expires} ? "-e$a{expires}" : '');
+    my $signed = "$a{id}/$ops" . (defined $ext ? ".$ext" : '');
     # /img takes the keys of the secrets file, the other locations the inline SECRET.
     my $key    = $a{key} // ($prefix eq '/img' ? SECRET_FILE_FIRST : SECRET);
     my $sig    = signature($key, $signed, $a{bytes} // 16);
-    return "$prefix/$a{id}/$a{ops}/$sig" . (defined $ext ? ".$ext" : '');
+    return "$prefix/$a{id}/$ops/$sig" . (defined $ext ? ".$ext" : '');
 }
 
 # Format and dimensions from the header of a JPEG, PNG, GIF or WebP held in memory:

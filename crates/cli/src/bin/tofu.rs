@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -36,10 +37,13 @@ enum Command {
         prefix: String,
         /// The image id, unencoded (e.g. recipes/123); it is percent-encoded canonically
         id: String,
-        /// The ops segment (e.g. 280x210c-q80)
+        /// The ops segment (e.g. 280x210c-q80) or a TofuPreset name
         ops: String,
         /// Output extension: jpg, png or webp (omit for the source's format)
         ext: Option<String>,
+        /// Expiry: unix seconds, or +SECONDS from now; appended to OPS as -e<unix-seconds>
+        #[arg(long, value_name = "UNIX-SECONDS|+SECONDS", value_parser = parse_expires)]
+        expires: Option<u64>,
     },
     /// Check a URL path (after the prefix) the way the module does; exit 0 when it is valid
     Verify {
@@ -90,6 +94,28 @@ impl KeyArgs {
     }
 }
 
+/// `--expires`: absolute unix seconds, or `+SECONDS` from now.
+fn parse_expires(arg: &str) -> Result<u64, String> {
+    let number = |digits: &str| {
+        digits
+            .parse::<u64>()
+            .map_err(|e| format!("{digits:?}: {e}"))
+    };
+    match arg.strip_prefix('+') {
+        Some(seconds) => now()
+            .checked_add(number(seconds)?)
+            .ok_or_else(|| format!("{arg} from now is too late")),
+        None => number(arg),
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 fn main() -> ExitCode {
     tofu_cli::finish("tofu", run(Cli::parse()))
 }
@@ -102,18 +128,26 @@ fn run(cli: Cli) -> Result<(), String> {
             id,
             ops,
             ext,
+            expires,
         } => {
+            let ops = match expires {
+                Some(seconds) => format!("{ops}-e{seconds}"),
+                None => ops,
+            };
             let format = ext
                 .as_deref()
                 .map(|e| OutputFormat::from_extension(e).ok_or(format!("unknown extension {e}")))
                 .transpose()?;
             let raw_id = url::encode_id(&id);
-            // Refuse to sign what the module would refuse to serve.
+            // Refuse to sign what the module would refuse to serve. A preset name (which an
+            // expiry may follow) is the server's to resolve: only its spelling is checked.
             let sig_placeholder = "0".repeat(keys.signature_bytes * 2);
-            url::parse(
-                &format!("{raw_id}/{ops}/{sig_placeholder}"),
-                DEFAULT_MAX_OUTPUT_DIMENSION,
-            )
+            url::parse_with(&format!("{raw_id}/{ops}/{sig_placeholder}"), |ops| {
+                match url::is_preset_name(ops) {
+                    true => url::parse_ops("1x", 1),
+                    false => url::parse_ops(ops, DEFAULT_MAX_OUTPUT_DIMENSION),
+                }
+            })
             .map_err(|e| e.to_string())?;
             let signed = url::signed_string(&raw_id, &ops, format);
             let signature = keys
@@ -137,6 +171,10 @@ fn run(cli: Cli) -> Result<(), String> {
                 &request.signature,
                 keys.signature_bytes,
             ) {
+                if let Some(expires) = request.expires {
+                    tofu_core::expiry::check(expires, SystemTime::now())
+                        .map_err(|e| format!("{} {e}", e.status()))?;
+                }
                 println!(
                     "ok: id {:?}, signed string {:?}",
                     request.id,

@@ -87,10 +87,12 @@ impl FileStorage {
     fn open_file(&self, key: &str) -> Result<(File, std::fs::Metadata), StorageError> {
         let relative = key_segments(key)?.join("/");
         let root = self.open_root()?;
-        let fd = match openat2(&root, &relative, READ, Mode::empty(), BENEATH) {
+        let fd = match open_beneath(&root, Path::new(&relative)) {
             Ok(fd) => fd,
-            // A symlink RESOLVE_BENEATH will not follow: an absolute one, or `..` above the root.
-            Err(Errno::XDEV) => self.open_canonical(&root, key, &relative, true)?,
+            // A symlink RESOLVE_BENEATH will not follow: an absolute one, or `..` above the root;
+            // or a `..` the kernel could not check because renames kept racing it (EAGAIN after
+            // the retries): the canonical path has no `..` left.
+            Err(Errno::XDEV | Errno::AGAIN) => self.open_canonical(&root, key, &relative, true)?,
             // No openat2 (Linux < 5.6, or a seccomp filter that refuses it).
             Err(Errno::NOSYS | Errno::PERM) => self.open_canonical(&root, key, &relative, false)?,
             Err(e) => return Err(classify(key, e, &root_searchable(&root))),
@@ -140,7 +142,7 @@ impl FileStorage {
             Err(_) => return Err(outside(key)),
         };
         let opened = if confined {
-            openat2(root, inside, READ, Mode::empty(), BENEATH)
+            open_beneath(root, inside)
         } else {
             rustix::fs::openat(root, inside, READ | OFlags::NOFOLLOW, Mode::empty())
         };
@@ -149,6 +151,28 @@ impl FileStorage {
             e => classify(key, e, &root_searchable(root)),
         })
     }
+}
+
+/// How often an open is retried when the kernel answers EAGAIN.
+const BENEATH_TRIES: usize = 16;
+
+/// `openat2(RESOLVE_BENEATH)` of `path` below `root`. With RESOLVE_BENEATH the kernel answers
+/// EAGAIN when a rename anywhere on the system raced a `..` it was resolving (it cannot prove
+/// the `..` stayed inside), and asks the caller to retry: a busy store renames all the time, and
+/// without the retries a relative symlink with `..` would fail now and then (and EAGAIN would
+/// count as a storage fault).
+fn open_beneath(
+    root: &rustix::fd::OwnedFd,
+    path: &Path,
+) -> rustix::io::Result<rustix::fd::OwnedFd> {
+    let mut outcome = openat2(root, path, READ, Mode::empty(), BENEATH);
+    for _ in 1..BENEATH_TRIES {
+        if !matches!(outcome, Err(Errno::AGAIN)) {
+            break;
+        }
+        outcome = openat2(root, path, READ, Mode::empty(), BENEATH);
+    }
+    outcome
 }
 
 impl Storage for FileStorage {
@@ -474,6 +498,33 @@ mod tests {
         symlink(root.join("nowhere.jpg"), root.join("dangling.jpg")).unwrap();
         let e = s.get("dangling.jpg", 100).unwrap_err();
         assert!(matches!(e, StorageError::NotFound(_)), "{e:?}");
+    }
+
+    /// Renames racing a `..` inside a symlink make the kernel answer EAGAIN to RESOLVE_BENEATH
+    /// now and then: the open is retried, and every read succeeds.
+    #[test]
+    fn renames_elsewhere_never_fail_an_open() {
+        let (dir, s) = fixture("renames");
+        let root = s.root().to_path_buf();
+        symlink("../recipes/1.jpg", root.join("recipes/again.jpg")).unwrap();
+        let (a, b) = (dir.0.join("a"), dir.0.join("b"));
+        std::fs::write(&a, b"x").unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let renamer = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::fs::rename(&a, &b);
+                    let _ = std::fs::rename(&b, &a);
+                }
+            })
+        };
+        let failures = (0..3000)
+            .filter(|_| s.get("recipes/again.jpg", 100).is_err())
+            .count();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        renamer.join().unwrap();
+        assert_eq!(failures, 0, "reads failed while renames ran");
     }
 
     /// A directory of the path swapped for a symlink to the outside while requests run (someone

@@ -15,6 +15,7 @@
 //! - Several `TofuCacheTag` lines with one header make one header: space-separated for
 //!   `Surrogate-Key`, comma-separated for every other one.
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::sync::Arc;
 
 use super::{DirConfig, Directive};
@@ -132,17 +133,17 @@ fn set_cache_tag(c: &mut DirConfig, header: &str, template: &str) -> Result<(), 
     Ok(())
 }
 
-/// Every byte outside RFC 3986's unreserved characters as `%XX`.
+/// Every byte outside RFC 3986's unreserved characters, written `%XX` (uppercase hex).
+const TAG_ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A value as it goes into a tag: the same percent-encoding as the URL's ids use, with only
+/// RFC 3986's unreserved characters left literal.
 fn percent_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(value, TAG_ESCAPED).to_string()
 }
 
 /// The short stand-in of a value whose tag would be too long.
@@ -293,13 +294,13 @@ mod tests {
     fn a_section_that_sets_tags_replaces_its_parents() {
         let mut server = DirConfig::default();
         set(&mut server, "TofuCacheTag", "Cache-Tag server-{id}").unwrap();
-        let plain = DirConfig::new(Some("/img"));
+        let plain = DirConfig::new();
         let merged = DirConfig::merge(&server, &plain);
         assert_eq!(
             headers(&merged, "1", "1"),
             vec![pair("Cache-Tag", "server-1")]
         );
-        let mut own = DirConfig::new(Some("/img"));
+        let mut own = DirConfig::new();
         set(&mut own, "TofuCacheTag", "Surrogate-Key img-{id}").unwrap();
         let merged = DirConfig::merge(&server, &own);
         assert_eq!(

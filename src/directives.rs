@@ -60,23 +60,19 @@ const fn build_commands() -> [ffi::command_rec; COMMAND_COUNT] {
     table
 }
 
-/// `create_dir_config`: an empty config for a section; `dir` is the section's path.
+/// `create_dir_config`: an empty config for a section.
 pub unsafe extern "C" fn create_dir_config(
     p: *mut ffi::apr_pool_t,
-    dir: *mut c_char,
+    _dir: *mut c_char,
 ) -> *mut c_void {
     super::guard(
         |_| ptr::null_mut(),
         || {
-            // SAFETY: httpd passes its live config pool and a NUL-terminated path or NULL.
+            // SAFETY: httpd passes its live config pool.
             let pool = unsafe { Pool::from_raw(p) }.expect("no pool");
-            let path = if dir.is_null() {
-                None
-            } else {
-                // SAFETY: a non-null section path is a NUL-terminated string in pconf.
-                unsafe { CStr::from_ptr(dir) }.to_str().ok()
-            };
-            pool.place(DirConfig::new(path)) as *mut c_void
+            // The section's path matters only where it sets SetHandler tofu, which post_config
+            // tells the section (`sections`), from core's own record of the path.
+            pool.place(DirConfig::new()) as *mut c_void
         },
     )
 }

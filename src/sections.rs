@@ -62,12 +62,12 @@ pub unsafe fn mark_handler_sections(
             // SAFETY: as above; the slot holds null or a DirConfig placed by create_dir_config.
             let mut config = unsafe { *slot } as *mut DirConfig;
             if config.is_null() {
-                config = pconf.place(DirConfig::new(Some(path)));
+                config = pconf.place(DirConfig::new());
                 // SAFETY: as above; the new config lives in pconf, as long as the vector.
                 unsafe { *slot = config as *mut c_void };
             }
             // SAFETY: a live DirConfig in pconf that no other thread sees before the children.
-            unsafe { (*config).set_handler_here() };
+            unsafe { (*config).set_handler_here(Some(path)) };
             marked += 1;
         }
         server = s.next;

@@ -58,10 +58,10 @@ mod tests {
 
     #[test]
     fn defaults_and_values() {
-        let c = DirConfig::new(None);
+        let c = DirConfig::new();
         assert_eq!(c.concurrency(), available_cpus());
         assert_eq!(c.queue_timeout(), Duration::from_secs(2));
-        let mut c = DirConfig::new(None);
+        let mut c = DirConfig::new();
         set(&mut c, "TofuConcurrency", "3").unwrap();
         set(&mut c, "TofuQueueTimeout", "0.5").unwrap();
         assert_eq!(c.concurrency(), 3);

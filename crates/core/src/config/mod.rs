@@ -54,8 +54,6 @@ pub use values::parse_seconds;
 /// The values one configuration section set; `None` means "inherit".
 #[derive(Clone, Default)]
 pub struct DirConfig {
-    /// The path of the section this config was created for (`<Location /img>` → `/img`).
-    section: Option<Arc<str>>,
     /// The URL prefix of the grammar: the path of the `<Location>` that sets `SetHandler tofu`,
     /// wherever the other directives are. Set only on that section (see
     /// [`DirConfig::set_handler_here`]) and inherited by merges, so the sections merged after
@@ -102,32 +100,27 @@ impl fmt::Debug for DirConfig {
 }
 
 impl DirConfig {
-    /// A section's empty config; `path` is the section's argument (`<Location /img>` → `/img`).
-    pub fn new(path: Option<&str>) -> Self {
+    /// A section's empty config.
+    pub fn new() -> Self {
         DirConfig {
-            section: path.map(|p| Arc::from(p.trim_end_matches('/'))),
             cpus: admission::available_cpus(),
             ..DirConfig::default()
         }
     }
 
-    /// The config of a section that sets `SetHandler tofu` (tests and tools: the adapter marks
-    /// sections with [`DirConfig::set_handler_here`] once it knows which they are).
+    /// The config of a section that sets `SetHandler tofu` at `path` (tests and tools: the
+    /// adapter marks sections with [`DirConfig::set_handler_here`] once it knows which they are).
     pub fn serving(path: Option<&str>) -> Self {
-        let mut config = DirConfig::new(path);
-        config.set_handler_here();
+        let mut config = DirConfig::new();
+        config.set_handler_here(path);
         config
     }
 
-    /// Records that this section sets `SetHandler tofu`: its path becomes the URL prefix of
-    /// every request merged through it. At server or virtual-host level the prefix is empty.
-    pub fn set_handler_here(&mut self) {
-        self.prefix = Some(self.section.clone().unwrap_or_else(|| Arc::from("")));
-    }
-
-    /// The path of the section this config was created for.
-    pub fn section(&self) -> Option<&str> {
-        self.section.as_deref()
+    /// Records that this section, at `path`, sets `SetHandler tofu`: its path becomes the URL
+    /// prefix of every request merged through it. At server or virtual-host level (no path)
+    /// the prefix is empty.
+    pub fn set_handler_here(&mut self, path: Option<&str>) {
+        self.prefix = Some(Arc::from(path.unwrap_or("").trim_end_matches('/')));
     }
 
     /// The config of a section nested in (or applied after) `parent`: what the child sets wins.
@@ -136,7 +129,6 @@ impl DirConfig {
             child.as_ref().or(parent.as_ref()).cloned()
         }
         DirConfig {
-            section: pick(&parent.section, &child.section),
             prefix: pick(&parent.prefix, &child.prefix),
             storage: pick(&parent.storage, &child.storage),
             fallback_storage: pick(&parent.fallback_storage, &child.fallback_storage),
@@ -496,7 +488,7 @@ pub(crate) mod tests {
 
     #[test]
     fn merge_is_child_over_parent_and_leaves_inputs_alone() {
-        let mut parent = DirConfig::new(None);
+        let mut parent = DirConfig::new();
         set(&mut parent, "TofuSecret", SECRET).unwrap();
         set(&mut parent, "TofuDefaultQuality", "70").unwrap();
         set(&mut parent, "TofuStorage", "file:///").unwrap();
@@ -515,14 +507,14 @@ pub(crate) mod tests {
     #[test]
     fn the_prefix_is_the_path_of_the_section_that_sets_the_handler() {
         // Directives at server level, a bare `<Location /img> SetHandler tofu`.
-        let mut server = DirConfig::new(None);
+        let mut server = DirConfig::new();
         set(&mut server, "TofuSecret", SECRET).unwrap();
         let location = DirConfig::serving(Some("/img"));
         let merged = DirConfig::merge(&server, &location);
         assert_eq!(merged.prefix.as_deref(), Some("/img"));
         // `<Location /pics> TofuDefaultQuality 70` and `<Location /pics/thumbs> SetHandler
         // tofu`, in either file order: the handler's section gives the prefix.
-        let mut pics = DirConfig::new(Some("/pics"));
+        let mut pics = DirConfig::new();
         set(&mut pics, "TofuDefaultQuality", "70").unwrap();
         let thumbs = DirConfig::serving(Some("/pics/thumbs"));
         for merged in [
@@ -533,15 +525,15 @@ pub(crate) mod tests {
             assert_eq!(merged.default_quality(), 70);
         }
         // SetHandler tofu at server level: the whole URL space, no prefix.
-        let mut everywhere = DirConfig::new(None);
-        everywhere.set_handler_here();
+        let mut everywhere = DirConfig::new();
+        everywhere.set_handler_here(None);
         let merged = DirConfig::merge(&everywhere, &pics);
         assert_eq!(merged.prefix.as_deref(), Some(""));
     }
 
     #[test]
     fn a_location_without_storage_or_key_is_not_servable() {
-        let err = DirConfig::new(Some("/img")).check_servable().unwrap_err();
+        let err = DirConfig::new().check_servable().unwrap_err();
         assert!(
             err.contains("TofuStorage") && err.contains("TofuSecret"),
             "{err}"

@@ -77,7 +77,7 @@ mod tests {
             set(&mut server, "TofuPreset", "big 100x-q0").is_err(),
             "bad ops"
         );
-        let mut location = DirConfig::new(Some("/img"));
+        let mut location = DirConfig::new();
         set(&mut location, "TofuPreset", "hero 1600x").unwrap();
         let merged = DirConfig::merge(&server, &location);
         let thumb = merged.resolve_ops("thumb").unwrap();

@@ -184,7 +184,7 @@ mod tests {
         let mut server = DirConfig::default();
         set(&mut server, "TofuS3Endpoint", "http://127.0.0.1:9000/").unwrap();
         set(&mut server, "TofuStorageTimeout", "1.5").unwrap();
-        let mut location = DirConfig::new(Some("/img"));
+        let mut location = DirConfig::new();
         set(&mut location, "TofuStorage", "s3://tofu-originals/photos").unwrap();
         set(&mut location, "TofuFallbackStorage", "file:///").unwrap();
         set(&mut location, "TofuStorageBreaker", "3 10").unwrap();
@@ -202,7 +202,7 @@ mod tests {
         let _stack = stacks.get(&spec);
         assert!(!stacks.s3_started(), "no runtime before the first request");
 
-        let defaults = DirConfig::new(None);
+        let defaults = DirConfig::new();
         assert_eq!(defaults.storage_timeout(), Duration::from_secs(5));
         assert!(defaults.storage_spec().is_none());
     }

@@ -93,7 +93,7 @@ fn covers(prefix: &str, path: &str) -> bool {
 pub fn check(top: &[Node], server_root: &Path) -> Report {
     let mut report = Report::default();
     let replay = Replay { server_root };
-    let main = replay.level(DirConfig::new(None), top);
+    let main = replay.level(DirConfig::new(), top);
     let main_locations: Vec<&Node> = top.iter().filter(|n| n.is("<Location")).collect();
     check_server(&replay, top, &main, &[], &mut report);
     for vhost in top.iter().filter(|n| n.is("<VirtualHost")) {
@@ -175,7 +175,7 @@ impl Replay<'_> {
     /// `parent` merged with a section made of `nodes`' directives (sub-sections are not
     /// entered: they are merged where they apply).
     fn level(&self, parent: DirConfig, nodes: &[Node]) -> DirConfig {
-        let mut section = DirConfig::new(None);
+        let mut section = DirConfig::new();
         for node in nodes.iter().filter(|n| n.children.is_empty()) {
             self.apply(&mut section, node);
         }

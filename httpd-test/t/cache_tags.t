@@ -1,4 +1,4 @@
-# Cache tags for purging (TofuCacheTag, t/conf/tofu_cache_tags.conf.in): every answer a CDN keeps
+# Cache tags for purging (TofuCacheTag, t/conf/cache_tags.conf.in): every answer a CDN keeps
 # about one signed original (200, 304, 404) carries the original's tag in each configured header,
 # the id percent-encoded (a space, a comma, a slash); answers about no signed id carry none.
 use strict;

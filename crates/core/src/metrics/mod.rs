@@ -109,6 +109,12 @@ const ROW_CELLS: usize = ROW_UNTIL_MS + 1;
 /// Cells a laid-out array has (about 40 KB of shared memory).
 pub const CELLS: usize = STORAGE + STORAGE_ROWS * ROW_CELLS;
 
+// The layout, checked when compiling: one cell per label value, a small segment.
+const _: () = assert!(STAGES.len() == Stage::Total as usize + 1);
+const _: () = assert!(REJECTIONS.len() == Rejection::Coalesced as usize + 1);
+const _: () = assert!(NAME_WORDS * 8 == NAME_BYTES);
+const _: () = assert!(CELLS * 8 < 64 * 1024);
+
 /// The cells: the shared segment the adapter mapped, or a private array (tests, the CLI, a
 /// child whose segment could not be made).
 #[derive(Clone)]

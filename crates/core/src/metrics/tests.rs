@@ -74,20 +74,6 @@ fn samples(text: &str) -> HashMap<String, f64> {
 }
 
 #[test]
-fn the_layout_fits_its_cells_and_the_storage_rows_hold_their_names() {
-    assert_eq!(ROW_CELLS, NAME_WORDS + 7);
-    assert!(PROC > HIST + STAGES.len() * HIST_CELLS - 1);
-    assert_eq!(CELLS, STORAGE + STORAGE_ROWS * ROW_CELLS);
-    assert!(
-        CELLS * 8 < 64 * 1024,
-        "a small segment: {} bytes",
-        CELLS * 8
-    );
-    assert_eq!(STAGES.len(), Stage::Total as usize + 1);
-    assert_eq!(REJECTIONS.len(), Rejection::Coalesced as usize + 1);
-}
-
-#[test]
 fn requests_from_many_threads_and_processes_add_up_exactly() {
     let shared = Metrics::default();
     let children: Vec<Metrics> = (1..=4)

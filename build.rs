@@ -67,6 +67,11 @@ fn main() {
         "apr_pstrdup",
         "apr_pool_cleanup_register",
         "apr_pool_cleanup_null",
+        // Shared counters (src/metrics.rs): kept in the process pool across restarts, and
+        // mod_status's optional status_hook.
+        "apr_pool_userdata_get",
+        "apr_pool_userdata_set",
+        "apr_optional_hook_add",
     ] {
         builder = builder.allowlist_function(f);
     }
@@ -81,6 +86,7 @@ fn main() {
         "core_server_config",
         "apr_array_header_t",
         "apr_pool_t",
+        "process_rec",
     ] {
         builder = builder.allowlist_type(t);
     }
@@ -99,6 +105,8 @@ fn main() {
         "RSRC_CONF",
         "ACCESS_CONF",
         "HTTP_INTERNAL_SERVER_ERROR",
+        "HTTP_METHOD_NOT_ALLOWED",
+        "M_GET",
     ] {
         builder = builder.allowlist_var(v);
     }

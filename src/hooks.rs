@@ -6,6 +6,7 @@ use std::os::raw::{c_char, c_int};
 use super::ffi;
 use super::log::{self, Server};
 use super::malloc;
+use super::metrics;
 use super::module::module_index;
 use super::pool::Pool;
 use super::process;
@@ -114,8 +115,8 @@ unsafe fn nodes(mut current: *const ffi::ap_directive_t) -> Vec<Node> {
 }
 
 /// `post_config`: tells every `<Location>` that sets `SetHandler tofu` that its path is the URL
-/// prefix (see `sections`), and logs one version line per (re)start, so the error log says
-/// what is running.
+/// prefix (see `sections`), sets up the shared counters and each server's health targets
+/// (`metrics`), and logs one version line per (re)start, so the error log says what is running.
 pub unsafe extern "C" fn post_config(
     pconf: *mut ffi::apr_pool_t,
     _plog: *mut ffi::apr_pool_t,
@@ -137,6 +138,8 @@ pub unsafe extern "C" fn post_config(
             server.log(ffi::APLOG_DEBUG as i32, || {
                 format!("mod_tofu: URL prefixes of SetHandler tofu: {paths:?} ({marked} sections)")
             });
+            // SAFETY: post_config in the parent, before the children of this generation fork.
+            unsafe { metrics::setup(server) };
             server.log(ffi::APLOG_NOTICE as i32, || {
                 format!(
                     "mod_tofu {} (image pipeline {}) configured",
@@ -182,7 +185,13 @@ pub unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
         || {
             // SAFETY: httpd passes a live request, ours for this call.
             let request = unsafe { Request::from_ptr(r) };
-            match request.peek_location_config(|r| r.forced_handler() == Some("tofu")) {
+            let ours = |r: &Request| {
+                matches!(
+                    r.forced_handler(),
+                    Some("tofu" | "tofu-metrics" | "tofu-health")
+                )
+            };
+            match request.peek_location_config(ours) {
                 Ok(true) => OK,
                 Ok(false) => DECLINED,
                 Err(status) => status,
@@ -191,14 +200,18 @@ pub unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
     )
 }
 
-/// The content handler: DECLINED unless `SetHandler tofu`; otherwise one request through
-/// `tofu_core::handler`, written back here. A panic becomes a 500 and the worker keeps serving.
+/// The content handler: DECLINED unless `SetHandler tofu` (or `tofu-metrics`, `tofu-health`,
+/// answered by `metrics`); otherwise one request through `tofu_core::handler`, written back
+/// here. A panic becomes a 500 and the worker keeps serving.
 pub unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
     // SAFETY: httpd passes a live request, ours for this call.
     let request = unsafe { Request::from_ptr(r) };
-    if request.handler() != Some("tofu") {
-        return DECLINED;
-    }
+    let view: fn(&mut Request) -> c_int = match request.handler() {
+        Some("tofu") => serve,
+        Some("tofu-metrics") => metrics::serve_metrics,
+        Some("tofu-health") => metrics::serve_health,
+        _ => return DECLINED,
+    };
     super::guard(
         |panic| {
             // SAFETY: the live request of this call; `serve` has unwound and holds no borrow.
@@ -210,7 +223,7 @@ pub unsafe extern "C" fn handler(r: *mut ffi::request_rec) -> c_int {
             request.set_header(HeaderTable::Always, "Cache-Control", "no-store");
             SERVER_ERROR
         },
-        || serve(request),
+        || view(request),
     )
 }
 

@@ -6,7 +6,8 @@
 //! `ffi` is the bindgen layer (`build.rs`); `pool`, `request` and `log` are thin safe wrappers
 //! whose lifetimes are tied to the pool or request httpd lends; `directives`, `hooks` and
 //! `sections` are the `extern "C"` entry points and what they do with the configuration (each
-//! entry point under `catch_unwind`); `process` keeps this child's state; `module` is the exported `tofu_module` that `LoadModule`
+//! entry point under `catch_unwind`); `process` keeps this child's state; `metrics` the counters all children share and the
+//! `tofu-metrics`/`tofu-health` handlers; `module` is the exported `tofu_module` that `LoadModule`
 //! finds.
 
 mod directives;
@@ -14,6 +15,7 @@ mod ffi;
 mod hooks;
 mod log;
 mod malloc;
+mod metrics;
 mod module;
 mod pool;
 mod process;

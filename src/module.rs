@@ -3,7 +3,7 @@
 use std::os::raw::c_int;
 use std::ptr;
 
-use super::{directives, ffi, hooks};
+use super::{directives, ffi, hooks, metrics};
 
 /// The module record. httpd writes into it (index, next, handle), hence `static mut`; it is the
 /// one symbol this library exports. `name` gives the short name `tofu` for `LogLevel tofu:debug`.
@@ -48,6 +48,22 @@ unsafe extern "C" fn register_hooks(_pool: *mut ffi::apr_pool_t) {
                 let first = ffi::APR_HOOK_FIRST as c_int;
                 ffi::ap_hook_map_to_storage(Some(hooks::map_to_storage), none, none, first);
                 ffi::ap_hook_handler(Some(hooks::handler), none, none, middle);
+                // mod_status's optional hook (APR_OPTIONAL_HOOK(ap, status_hook, …)): a
+                // section of /server-status, whether or not mod_status is loaded.
+                let status_hook: unsafe extern "C" fn(*mut ffi::request_rec, c_int) -> c_int =
+                    metrics::status_hook;
+                ffi::apr_optional_hook_add(
+                    c"status_hook".as_ptr(),
+                    // SAFETY (of the transmute): mod_status calls it back through its
+                    // status_hook type, int (*)(request_rec *, int), which is its real type.
+                    Some(std::mem::transmute::<
+                        unsafe extern "C" fn(*mut ffi::request_rec, c_int) -> c_int,
+                        unsafe extern "C" fn(),
+                    >(status_hook)),
+                    none,
+                    none,
+                    middle,
+                );
             }
         },
     );

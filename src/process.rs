@@ -6,15 +6,22 @@
 use std::sync::OnceLock;
 
 use super::ffi;
+use super::metrics;
 use super::module::module_index;
+use tofu_core::health::Target;
+use tofu_core::metrics::Metrics;
 use tofu_core::process::ProcessState;
 
-/// What `create_server_config` places for every server. Only the main server's is used: it is
-/// filled lazily in each child, so the parent only ever holds the empty cell and nothing crosses
-/// a fork.
+/// What `create_server_config` places for every server. The process state is the main
+/// server's, filled lazily in each child, so the parent only ever holds the empty cell and no
+/// thread crosses a fork; `post_config` fills the rest in the parent.
 #[derive(Default)]
 pub struct ServerSlot {
     process: OnceLock<ProcessState>,
+    /// The shared counters (main server only): plain data over a shared mapping.
+    pub metrics: OnceLock<Metrics>,
+    /// This server's tofu locations and their storages, for `tofu-health`.
+    pub health: OnceLock<Vec<Target>>,
 }
 
 /// This child's process state (created on first use).
@@ -26,5 +33,9 @@ pub fn state<'a>() -> Option<&'a ProcessState> {
     let slot = unsafe {
         (ffi::module_config(main.module_config, module_index()) as *const ServerSlot).as_ref()
     }?;
-    Some(slot.process.get_or_init(ProcessState::default))
+    Some(slot.process.get_or_init(|| {
+        // This child's own slot of the shared gauges.
+        let metrics = slot.metrics.get().cloned().unwrap_or_default();
+        ProcessState::with_metrics(metrics.for_process(std::process::id(), metrics::alive))
+    }))
 }

@@ -43,6 +43,16 @@ impl Request {
         &mut self.0
     }
 
+    /// The (virtual) server the request came to.
+    pub fn server(&self) -> *const ffi::server_rec {
+        self.0.server
+    }
+
+    /// The status line's code of an answer the handler writes itself (then returns OK).
+    pub fn set_status(&mut self, status: u16) {
+        self.0.status = i32::from(status);
+    }
+
     /// The handler name httpd picked (`SetHandler`), if any.
     pub fn handler(&self) -> Option<&str> {
         c_str(self.0.handler)

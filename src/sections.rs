@@ -75,6 +75,76 @@ pub unsafe fn mark_handler_sections(
     marked
 }
 
+/// The `<Location>` sections of `server` (its own and, for a virtual host, the main server's,
+/// which its requests match too) that set `SetHandler tofu`, each with the config a request
+/// there gets: the server's per-directory defaults, then every plain `<Location>` covering the
+/// path, merged in file order as httpd's location walk merges them. For `tofu-health`.
+///
+/// # Safety
+/// Only from `post_config`, after `mark_handler_sections` (whose marks say which sections
+/// set the handler): `server` is a live server and no request runs.
+pub unsafe fn tofu_locations(server: &ffi::server_rec) -> Vec<(String, DirConfig)> {
+    let index = module_index();
+    let ours = |vector: *mut ffi::ap_conf_vector_t| {
+        // SAFETY: our slot of a live configuration vector: a DirConfig of ours, or null.
+        unsafe { (ffi::module_config(vector, index) as *const DirConfig).as_ref() }
+    };
+    // SAFETY: every server has core's server config.
+    let core = unsafe { ffi::ap_get_core_module_config(server.module_config) }
+        as *const ffi::core_server_config;
+    // SAFETY: core's server config of a live server.
+    let sections = unsafe { core.as_ref() }.map_or(std::ptr::null_mut(), |c| c.sec_url);
+    // Each plain section's path and vector, in the order httpd merges them.
+    // SAFETY: core's `sec_url` is an array of section config vectors.
+    let plain: Vec<(String, bool, *mut ffi::ap_conf_vector_t)> =
+        unsafe { array_elements(sections) }
+            .iter()
+            .filter_map(|&vector| {
+                // SAFETY: a live section vector has core's per-directory config.
+                let dir = unsafe { ffi::ap_get_core_module_config(vector) }
+                    as *const ffi::core_dir_config;
+                // SAFETY: as above.
+                let dir = unsafe { dir.as_ref() }?;
+                if !dir.r.is_null() || dir.d.is_null() || dir.d_is_fnmatch() != 0 {
+                    return None;
+                }
+                // SAFETY: a NUL-terminated string in pconf.
+                let path = unsafe { CStr::from_ptr(dir.d) }
+                    .to_string_lossy()
+                    .into_owned();
+                // SetHandler keeps an expression core evaluates per request, not a string: the
+                // handler sections are the ones `mark_handler_sections` marked with their path.
+                let tofu = ours(vector).and_then(|c| c.prefix.as_deref())
+                    == Some(path.trim_end_matches('/'));
+                Some((path, tofu, vector))
+            })
+            .collect();
+    let defaults = ours(server.lookup_defaults).cloned().unwrap_or_default();
+    let mut out: Vec<(String, DirConfig)> = Vec::new();
+    for (path, _, _) in plain.iter().filter(|(_, tofu, _)| *tofu) {
+        let prefix = path.trim_end_matches('/').to_string();
+        if out.iter().any(|(p, _)| *p == prefix) {
+            continue; // the main server's section, seen again through a virtual host
+        }
+        let merged = plain
+            .iter()
+            .filter(|(outer, _, _)| covers(outer, path))
+            .filter_map(|(_, _, vector)| ours(*vector))
+            .fold(defaults.clone(), |acc, section| {
+                DirConfig::merge(&acc, section)
+            });
+        out.push((prefix, merged));
+    }
+    out
+}
+
+/// Whether a `<Location outer>` applies to URLs under `path`, as httpd's location walk
+/// compares (a prefix ending at a `/` or at the end).
+fn covers(outer: &str, path: &str) -> bool {
+    path.strip_prefix(outer)
+        .is_some_and(|rest| outer.ends_with('/') || rest.is_empty() || rest.starts_with('/'))
+}
+
 /// The elements of an APR array of configuration vectors (empty for a null array).
 ///
 /// # Safety

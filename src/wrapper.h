@@ -10,3 +10,4 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <apr_pools.h>
+#include <apr_optional_hooks.h>

@@ -13,10 +13,11 @@ use crate::conditional;
 use crate::config::DirConfig;
 use crate::error::{LogLevel, TofuError};
 use crate::expiry;
+use crate::metrics::{Observation, Rejection, Stage};
 use crate::negotiate::{self, FormatChoice};
 use crate::ops::OutputFormat;
 use crate::process::{ProcessState, Rendered};
-use crate::storage::{Storage, Validators};
+use crate::storage::{Storage, StorageError, Validators};
 use crate::transform::{self, Job, Limits};
 use crate::url::{self, ImageRequest};
 
@@ -165,6 +166,7 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
         timings: Timings::default(),
         role: None,
         cache_tags: Vec::new(),
+        rejected: None,
     };
     // A bug in one request is that request's 500 (no-store, like every 5xx), never a crashed
     // worker; the adapter's own guard is only the last resort for its glue code.
@@ -184,6 +186,7 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
         timings,
         role,
         cache_tags,
+        rejected,
         ..
     } = exchange;
     // Every answer about a verified URL's original that a cache may keep (200, 304, 404, 422,
@@ -196,7 +199,7 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
                 .map(|(h, v)| (Cow::Owned(h.to_string()), v)),
         );
     }
-    if let Some(reason) = timings.fallback {
+    if let Some(reason) = &timings.fallback {
         // Served, but the primary storage is failing: the operator must hear of it.
         if reply.log.is_none() {
             reply.log = Some((
@@ -209,6 +212,10 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
         }
         reply.notes.push(("tofu-storage", "fallback".to_string()));
     }
+    let total = started.elapsed();
+    process.metrics.record(&observation(
+        &reply, request, &timings, role, rejected, total,
+    ));
     let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
     reply.notes.push(("tofu-status", reply.status.to_string()));
     if let Some(role) = role {
@@ -225,13 +232,56 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
         ("tofu-decode-ms", timings.stages.map(|s| s.decode)),
         ("tofu-resize-ms", timings.stages.map(|s| s.resize)),
         ("tofu-encode-ms", timings.stages.map(|s| s.encode)),
-        ("tofu-total-ms", Some(started.elapsed())),
+        ("tofu-total-ms", Some(total)),
     ] {
         if let Some(value) = value {
             reply.notes.push((name, ms(value)));
         }
     }
     reply
+}
+
+/// What the shared counters learn from one answer (`metrics`). A follower's 503 counts as
+/// `coalesced`, whatever refused the identical request it waited on.
+fn observation(
+    reply: &Reply,
+    request: RequestInfo<'_>,
+    timings: &Timings,
+    role: Option<Role>,
+    rejected: Option<Rejection>,
+    total: Duration,
+) -> Observation {
+    let follower = role == Some(Role::Follower);
+    let stages = timings.stages;
+    let mut times = [None; 6];
+    times[Stage::Fetch as usize] = timings.fetch;
+    times[Stage::Queue as usize] = timings.queue;
+    times[Stage::Decode as usize] = stages.map(|s| s.decode);
+    times[Stage::Resize as usize] = stages.map(|s| s.resize);
+    times[Stage::Encode as usize] = stages.map(|s| s.encode);
+    times[Stage::Total as usize] = Some(total);
+    Observation {
+        status: reply.status,
+        content_type: reply.content_type.filter(|_| reply.status == 200),
+        body_bytes: if request.method == "HEAD" {
+            0
+        } else {
+            reply.body().len() as u64
+        },
+        rejected: match (reply.status, follower) {
+            (503, true) => Some(Rejection::Coalesced),
+            (503, false) => rejected,
+            _ => None,
+        },
+        follower,
+        transformed: stages.is_some(),
+        times,
+    }
+}
+
+/// The cause to count when a storage answer is a 503: the primary's breaker is open.
+fn breaker_rejection(error: &StorageError) -> Option<Rejection> {
+    matches!(error, StorageError::Unavailable { .. }).then_some(Rejection::Breaker)
 }
 
 /// The words of a panic's payload, for the log line (the handler's and the adapter's guards).
@@ -254,6 +304,8 @@ struct Exchange<'a> {
     /// The `TofuCacheTag` headers, known once the signature is verified: never from an id
     /// nobody signed.
     cache_tags: Vec<(Arc<str>, String)>,
+    /// What refused this request with a 503, for the counters.
+    rejected: Option<Rejection>,
 }
 
 impl Exchange<'_> {
@@ -285,7 +337,9 @@ impl Exchange<'_> {
         };
 
         if request.if_none_match.is_some() || request.if_modified_since.is_some() {
-            let version = storage.stat(&key)?;
+            let version = storage
+                .stat(&key)
+                .inspect_err(|e| self.rejected = breaker_rejection(e))?;
             let validated = validated(&version);
             if conditional::not_modified(
                 request.if_none_match,
@@ -341,20 +395,23 @@ impl Exchange<'_> {
         let (config, process) = (self.config, self.process);
         let queued = Instant::now();
         let capacity = config.concurrency();
-        let _slot = process
-            .admission
-            .acquire(capacity, config.queue_timeout())
-            .ok_or_else(|| TofuError::Overloaded {
+        let Some(_slot) = process.admission.acquire(capacity, config.queue_timeout()) else {
+            self.rejected = Some(Rejection::Queue);
+            return Err(TofuError::Overloaded {
                 reason: format!(
                     "all {capacity} transform slots stayed busy for {:?}",
                     config.queue_timeout()
                 ),
                 retry_after_secs: config.queue_timeout().as_secs().max(1) as u32,
-            })?;
+            });
+        };
+        let _in_flight = process.metrics.transform_started();
         self.timings.queue = Some(queued.elapsed());
 
         let started = Instant::now();
-        let original = storage.get(key, config.max_source_bytes())?;
+        let original = storage
+            .get(key, config.max_source_bytes())
+            .inspect_err(|e| self.rejected = breaker_rejection(e))?;
         self.timings.fetch = Some(started.elapsed());
         self.timings.fallback = original.fallback_reason;
         let source = original.bytes;
@@ -1075,6 +1132,54 @@ mod tests {
             None,
         );
         assert_eq!(r.status, 200);
+    }
+
+    #[test]
+    fn every_answer_is_counted_once_with_the_stages_it_went_through() {
+        let mut c = config(&testdata());
+        set(&mut c, "TofuConcurrency", "1").unwrap();
+        set(&mut c, "TofuQueueTimeout", "0.05").unwrap();
+        let process = ProcessState::default();
+        let path = signed(LANDSCAPE, "100x", ".webp");
+        let ok = get_in(&c, &process, &path);
+        assert_eq!(ok.status, 200, "{:?}", ok.log);
+        let revalidated = handle(
+            &c,
+            &process,
+            RequestInfo {
+                method: "GET",
+                raw_path: &path,
+                if_none_match: ok.header("ETag"),
+                ..RequestInfo::default()
+            },
+        );
+        assert_eq!(revalidated.status, 304);
+        assert_eq!(get_in(&c, &process, "/img/a/0100x/00.jpg").status, 404);
+        let busy = process.admission.acquire(1, Duration::ZERO).unwrap();
+        assert_eq!(
+            get_in(&c, &process, &signed(LANDSCAPE, "101x", ".jpg")).status,
+            503
+        );
+        drop(busy);
+        let text = crate::metrics::prometheus(&process.metrics, &|_| true, SystemTime::now());
+        for line in [
+            "tofu_requests_total{class=\"2xx\"} 1".to_string(),
+            "tofu_requests_total{class=\"3xx\"} 1".to_string(),
+            "tofu_requests_total{class=\"4xx\"} 1".to_string(),
+            "tofu_responses_total{code=\"503\"} 1".to_string(),
+            "tofu_rejected_total{cause=\"queue\"} 1".to_string(),
+            "tofu_not_modified_total 1".to_string(),
+            "tofu_transforms_total 1".to_string(),
+            "tofu_images_total{format=\"webp\"} 1".to_string(),
+            format!("tofu_response_bytes_total {}", ok.body().len()),
+            "tofu_request_duration_seconds_count 4".to_string(),
+            "tofu_fetch_duration_seconds_count 1".to_string(),
+            "tofu_queue_duration_seconds_count 1".to_string(),
+            "tofu_encode_duration_seconds_count 1".to_string(),
+            "tofu_transforms_in_flight 0".to_string(),
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
     }
 
     #[test]

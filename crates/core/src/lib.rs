@@ -5,7 +5,8 @@
 //! check, `handler` runs one request through `storage` (where originals live),
 //! `transform` (decode, resize, encode), `conditional` (ETag, 304s) and `expiry` (the `e`
 //! option), with `admission` and `coalesce` bounding the work per child process (`process`);
-//! `error` is the one table from outcome to HTTP status. The Apache adapter (the `mod_tofu`
+//! `error` is the one table from outcome to HTTP status; `metrics` counts what every child
+//! process does and `health` answers load balancers from those counters. The Apache adapter (the `mod_tofu`
 //! crate at the top) drives it; so do the `tofu` CLI, the benches and the fuzz targets. JPEG
 //! goes through the `tofu-libjpeg` crate, the only other place with `unsafe`.
 #![forbid(unsafe_code)]
@@ -17,6 +18,8 @@ pub mod config;
 pub mod error;
 pub mod expiry;
 pub mod handler;
+pub mod health;
+pub mod metrics;
 pub mod negotiate;
 pub mod ops;
 pub mod process;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::admission::Admission;
 use crate::coalesce::Coalescer;
 use crate::error::TofuError;
+use crate::metrics::Metrics;
 use crate::storage::{Stacks, Validators};
 use crate::transform::Encoded;
 
@@ -27,4 +28,18 @@ pub struct ProcessState {
     pub coalescer: Coalescer<Result<Arc<Rendered>, TofuError>>,
     /// Built on first use per location spec; threads and connections only ever exist here.
     pub storages: Stacks,
+    /// The counters every request adds to (shared by all children under httpd).
+    pub metrics: Metrics,
+}
+
+impl ProcessState {
+    /// The state of a child that counts into `metrics` (bound to its process slot), its
+    /// storages reporting their faults and breakers there too.
+    pub fn with_metrics(metrics: Metrics) -> Self {
+        ProcessState {
+            storages: Stacks::with_metrics(metrics.clone()),
+            metrics,
+            ..ProcessState::default()
+        }
+    }
 }

@@ -16,7 +16,7 @@ our @EXPORT = qw(
     enc_segment enc_id signature signed_url
     image_info im_info rmse write_tmp
     error_log_path error_log_mark error_log_since crash_pattern one_line
-    notes_log_mark notes_since concurrent_gets restart_server
+    notes_log_mark notes_since concurrent_gets restart_server prometheus_parse
     data_dir original
     DEFAULT_CACHE_CONTROL DEFAULT_ERROR_CACHE_CONTROL
 );
@@ -234,22 +234,24 @@ sub notes_since {
 
 # GETs $path from $n forked clients released at once (one connection each), with the extra
 # headers given; returns their responses' [code, ETag, Content-Type, body length, md5 of body].
+# With $n undef and $path a list of paths, client i GETs the i-th path.
 sub concurrent_gets {
     my ($n, $path, @headers) = @_;
+    my @paths = ref $path ? @$path : ($path) x $n;
     require Apache::TestRequest;
     require Digest::MD5;
     require POSIX;
     pipe my $go_r, my $go_w or die "pipe: $!";
     pipe my $res_r, my $res_w or die "pipe: $!";
     my @pids;
-    for my $i (1 .. $n) {
+    for my $target (@paths) {
         my $pid = fork // die "fork: $!";
         if ($pid == 0) {
             close $go_w;
             close $res_r;
             <$go_r>;    # EOF when the parent closes its end: every client starts at once
             Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
-            my $res = Apache::TestRequest::GET($path, @headers);
+            my $res = Apache::TestRequest::GET($target, @headers);
             my $body = $res->content // '';
             syswrite $res_w, join("\t", $res->code, $res->header('ETag') // '-',
                                   $res->header('Content-Type') // '-', length $body,
@@ -281,6 +283,37 @@ sub restart_server {
         return 1 if error_log_since($mark) =~ /resuming normal operations/;
     }
     return 0;
+}
+
+# A Prometheus text exposition as prometheus_client's parser reads it (t/lib/prometheus_parse.py,
+# through Debian's /usr/bin/python3): { types => { family => type }, samples => { 'name{k=v,…}'
+# => value } }, or undef with the parser's complaint in $@.
+sub prometheus_parse {
+    my $text = shift;
+    require File::Basename;
+    require File::Spec;
+    require IPC::Open3;
+    require Symbol;
+    my $script = File::Spec->catfile(File::Basename::dirname(__FILE__), 'prometheus_parse.py');
+    my $err = Symbol::gensym();
+    my $pid = IPC::Open3::open3(my $in, my $out, $err, '/usr/bin/python3', $script);
+    print $in $text;
+    close $in;
+    my @lines = <$out>;
+    my $complaint = join '', <$err>;
+    waitpid $pid, 0;
+    if ($? != 0) {
+        $@ = $complaint || "prometheus_parse.py exited with $?";
+        return undef;
+    }
+    my (%types, %samples);
+    for (@lines) {
+        chomp;
+        my @f = split /\t/, $_, -1;
+        if ($f[0] eq 'TYPE') { $types{$f[1]} = $f[2] }
+        elsif ($f[0] eq 'SAMPLE') { $samples{"$f[1]\{$f[2]\}"} = 0 + $f[3] }
+    }
+    return { types => \%types, samples => \%samples };
 }
 
 # True when the body is a single non-empty line of text (an optional final newline).

@@ -91,26 +91,30 @@ impl Breaker {
     }
 
     /// The primary's outcome for a request admitted at `now`: `fault` is true for errors and
-    /// timeouts (a 404 is an answer, not a fault).
-    pub fn record(&self, fault: bool, now: Instant) {
+    /// timeouts (a 404 is an answer, not a fault). Returns the cooldown when this outcome
+    /// opened the breaker (from closed or probing), for the shared counters.
+    pub fn record(&self, fault: bool, now: Instant) -> Option<Duration> {
         let mut state = self.lock();
         if !fault {
             *state = State::Closed { consecutive: 0 };
-            return;
+            return None;
         }
+        let was_open = matches!(*state, State::Open { .. });
         let consecutive = match *state {
             State::Closed { consecutive } => consecutive + 1,
             // A failed probe reopens at once; an Open state only gets reports from requests
             // admitted before it opened, which count like any other fault.
             State::Probing | State::Open { .. } => self.settings.failures,
         };
-        *state = if self.settings.failures > 0 && consecutive >= self.settings.failures {
-            State::Open {
+        if self.settings.failures > 0 && consecutive >= self.settings.failures {
+            *state = State::Open {
                 until: now + self.settings.cooldown,
-            }
+            };
+            (!was_open).then_some(self.settings.cooldown)
         } else {
-            State::Closed { consecutive }
-        };
+            *state = State::Closed { consecutive };
+            None
+        }
     }
 
     /// True while requests skip the primary (for tests and logs).
@@ -149,7 +153,8 @@ mod tests {
         b.record(true, t);
         b.record(true, t);
         assert_eq!(b.admit(t), Route::Primary);
-        b.record(true, t);
+        assert_eq!(b.record(true, t), Some(Duration::from_secs(30)), "opened");
+        assert_eq!(b.record(true, t), None, "already open");
         assert!(b.is_open(t));
         assert_eq!(
             b.admit(t + Duration::from_secs(10)),

@@ -10,10 +10,11 @@
 //!   cooldown one probe tries the primary again.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use super::breaker::{Breaker, BreakerSettings, Route};
 use super::{Object, Storage, StorageError, Validators};
+use crate::metrics::StorageMeter;
 
 /// The storage stack of a location in one child: primary, breaker, fallback.
 #[derive(Debug)]
@@ -21,26 +22,29 @@ pub struct Resilient {
     primary: Arc<dyn Storage>,
     fallback: Option<Arc<dyn Storage>>,
     breaker: Breaker,
+    /// The primary's row in the shared counters: faults, openings, fallback uses, and the
+    /// breaker state `SetHandler tofu-health` reads.
+    meter: StorageMeter,
 }
 
 /// Reports a fault if dropped before an outcome was recorded (a panicking backend), so a
 /// half-open breaker never waits forever for its probe.
 struct Outcome<'a> {
-    breaker: &'a Breaker,
+    stack: &'a Resilient,
     recorded: bool,
 }
 
 impl Outcome<'_> {
     fn record(mut self, fault: bool) {
         self.recorded = true;
-        self.breaker.record(fault, Instant::now());
+        self.stack.record(fault);
     }
 }
 
 impl Drop for Outcome<'_> {
     fn drop(&mut self) {
         if !self.recorded {
-            self.breaker.record(true, Instant::now());
+            self.stack.record(true);
         }
     }
 }
@@ -55,6 +59,26 @@ impl Resilient {
             primary,
             fallback,
             breaker: Breaker::new(breaker),
+            meter: StorageMeter::default(),
+        }
+    }
+
+    /// The same stack, counting into `meter` (the primary's row of the shared counters).
+    pub fn metered(mut self, meter: StorageMeter) -> Self {
+        self.meter = meter;
+        self
+    }
+
+    /// One outcome of the primary, into the breaker and the shared row.
+    fn record(&self, fault: bool) {
+        if !fault {
+            self.meter.answered(SystemTime::now);
+        } else {
+            self.meter.fault();
+        }
+        if let Some(cooldown) = self.breaker.record(fault, Instant::now()) {
+            let now = SystemTime::now();
+            self.meter.opened(now, now + cooldown);
         }
     }
 
@@ -74,7 +98,7 @@ impl Resilient {
         let primary_error = match self.breaker.admit(Instant::now()) {
             Route::Primary | Route::Probe => {
                 let outcome = Outcome {
-                    breaker: &self.breaker,
+                    stack: self,
                     recorded: false,
                 };
                 match op(self.primary.as_ref()) {
@@ -102,6 +126,7 @@ impl Resilient {
         };
         match op(fallback.as_ref()) {
             Ok(mut value) => {
+                self.meter.fallback_used();
                 on_fallback(&mut value, primary_error.to_string());
                 Ok(value)
             }
@@ -295,6 +320,24 @@ mod tests {
         assert_eq!(status.retry_after(), Some(10));
         assert_eq!(primary.calls(), 2);
         assert!(matches!(s.stat("k"), Err(StorageError::Unavailable { .. })));
+    }
+
+    #[test]
+    fn faults_openings_and_fallback_uses_reach_the_shared_row() {
+        let metrics = crate::metrics::Metrics::default();
+        metrics.register_storage("s3://b/p");
+        let primary = Fake::new(Err(down()));
+        let fallback = Fake::new(Ok(b"files"));
+        let s = Resilient::new(primary.clone(), Some(fallback), settings(2, 10_000))
+            .metered(metrics.storage("s3://b/p"));
+        for _ in 0..4 {
+            assert!(s.get("k", 100).is_ok());
+        }
+        let now = std::time::SystemTime::now();
+        let state = metrics.storage_state("s3://b/p", now).unwrap();
+        // Two faults opened it; the next two skipped the primary (no fault) for the fallback.
+        assert_eq!((state.faults, state.opens, state.fallback_uses), (2, 1, 4));
+        assert!(state.open_since_ms.is_some());
     }
 
     #[test]

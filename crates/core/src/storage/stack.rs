@@ -19,6 +19,7 @@ use super::io_pool::IoPool;
 use super::s3::{S3Runtime, S3Storage};
 use super::s3_location::S3Options;
 use super::{Location, Resilient, Storage};
+use crate::metrics::Metrics;
 
 /// `TofuStorageTimeout` default (DESIGN.md).
 pub const DEFAULT_STORAGE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,9 +64,19 @@ pub struct Stacks {
     file_pools: Mutex<HashMap<PathBuf, Arc<IoPool>>>,
     #[cfg(feature = "s3")]
     runtime: Arc<S3Runtime>,
+    /// Where each stack's primary reports faults and breaker changes (its row by URL).
+    metrics: Metrics,
 }
 
 impl Stacks {
+    /// Stacks whose breakers and faults count into `metrics`.
+    pub fn with_metrics(metrics: Metrics) -> Self {
+        Stacks {
+            metrics,
+            ..Stacks::default()
+        }
+    }
+
     /// The stack for `spec`, built now if this child has not built it yet.
     pub fn get(&self, spec: &StorageSpec) -> Arc<Resilient> {
         let id = spec.id();
@@ -75,7 +86,8 @@ impl Stacks {
             .or_insert_with(|| {
                 let primary = self.backend(&spec.primary, spec);
                 let fallback = spec.fallback.as_ref().map(|f| self.backend(f, spec));
-                Arc::new(Resilient::new(primary, fallback, spec.breaker))
+                let meter = self.metrics.storage(&spec.primary.0);
+                Arc::new(Resilient::new(primary, fallback, spec.breaker).metered(meter))
             })
             .clone()
     }

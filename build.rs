@@ -53,6 +53,8 @@ fn main() {
         "ap_hook_child_init",
         "ap_hook_map_to_storage",
         "ap_location_walk",
+        // SetHandler's value is an expression (httpd 2.4.10+): evaluated in map_to_storage.
+        "ap_expr_str_exec",
         "ap_log_rerror_",
         "ap_log_error_",
         "ap_set_content_type",

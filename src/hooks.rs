@@ -185,7 +185,7 @@ pub unsafe extern "C" fn map_to_storage(r: *mut ffi::request_rec) -> c_int {
         || {
             // SAFETY: httpd passes a live request, ours for this call.
             let request = unsafe { Request::from_ptr(r) };
-            let ours = |r: &Request| {
+            let ours = |r: &mut Request| {
                 matches!(
                     r.forced_handler(),
                     Some("tofu" | "tofu-metrics" | "tofu-health")

@@ -59,21 +59,39 @@ impl Request {
     }
 
     /// The handler `SetHandler` forces where the request's URL points, known once the
-    /// `<Location>` sections are merged (before fixups copy it to `r->handler`).
-    pub fn forced_handler(&self) -> Option<&str> {
+    /// `<Location>` sections are merged (before fixups copy it to `r->handler`). Since httpd
+    /// 2.4.10 `SetHandler` keeps an expression (`expr_handler`), evaluated here as core's fixup
+    /// does; `handler` is what other directives force.
+    pub fn forced_handler(&mut self) -> Option<&str> {
         // SAFETY: live request; core's per-dir config always exists.
         let core = unsafe {
             (ffi::ap_get_core_module_config(self.0.per_dir_config) as *const ffi::core_dir_config)
                 .as_ref()
-        };
-        core.and_then(|core| c_str(core.handler))
+        }?;
+        if core.expr_handler.is_null() {
+            return c_str(core.handler);
+        }
+        let expr = core.expr_handler;
+        let mut error: *const c_char = std::ptr::null();
+        // SAFETY: live request (borrowed mutably: evaluating may note a Vary header) and the
+        // expression of its own merged core config; the result is allocated in the request's
+        // pool, which outlives the borrow.
+        let value = unsafe { ffi::ap_expr_str_exec(self.as_mut_ptr(), expr, &mut error) };
+        if error.is_null() {
+            c_str(value)
+        } else {
+            None
+        }
     }
 
     /// Runs `look` on the request with its `<Location>` sections merged, then puts the config
     /// back as it was. For `map_to_storage`, where httpd has reset the config to the server's
     /// and merges the locations itself afterwards (finding this walk in its cache), so
     /// directory sections still merge in httpd's order. Err is an HTTP status.
-    pub fn peek_location_config<R>(&mut self, look: impl FnOnce(&Request) -> R) -> Result<R, i32> {
+    pub fn peek_location_config<R>(
+        &mut self,
+        look: impl FnOnce(&mut Request) -> R,
+    ) -> Result<R, i32> {
         let saved = self.0.per_dir_config;
         // SAFETY: live request, in a hook that runs before httpd's own location walk.
         let status = unsafe { ffi::ap_location_walk(self.as_mut_ptr()) };

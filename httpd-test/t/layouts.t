@@ -17,7 +17,7 @@ my $id = 'exif-orientation/Landscape_1.jpg';
 my $server_key = 'tofu-layout-server-secret';
 my $vhost_key = 'tofu-layout-vhost-secret';
 
-plan tests => 15;
+plan tests => 17;
 
 sub fetch {
     my ($prefix, $ops, $key) = @_;
@@ -52,3 +52,10 @@ for my $tree ('/pics', '/rev') {
 }
 
 Apache::TestRequest::module('default');
+
+# A virtual host whose DocumentRoot the children may not search: the directory walk is skipped
+# for tofu URLs (map_to_storage), so they are served; any other URL still gets the walk's 403.
+Apache::TestRequest::module('tofu_walled');
+ok t_cmp(fetch('/img', '100x', $vhost_key)->code, 200,
+         'an unsearchable DocumentRoot does not stop a tofu URL (no directory walk)');
+ok t_cmp(GET('/other.html')->code, 403, '... while a file URL there still gets the walk\'s 403');

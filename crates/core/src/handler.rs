@@ -14,7 +14,6 @@ use crate::config::DirConfig;
 use crate::error::{LogLevel, TofuError};
 use crate::expiry;
 use crate::negotiate::{self, FormatChoice};
-use crate::ops::OutputFormat;
 use crate::process::{ProcessState, Rendered};
 use crate::storage::{Storage, Validators};
 use crate::transform::{self, Job, Limits};
@@ -278,7 +277,7 @@ impl Exchange<'_> {
         let key = config.source_key(&image.id);
         self.cache_tags = config.cache_tag_headers(&image.id, &key);
         let choice = format_choice(config, &image, request.accept);
-        let negotiable = image.format.is_none() && config.auto_format();
+        let negotiable = image.format.is_none() && !config.auto_formats().is_empty();
         let settings = config.answer_settings(&image.ops);
         let validated = |version: &Validators| {
             validated(config, &image, &settings, choice, version, negotiable)
@@ -380,10 +379,10 @@ impl Exchange<'_> {
 fn format_choice(config: &DirConfig, image: &ImageRequest, accept: Option<&str>) -> FormatChoice {
     match image.format {
         Some(format) => FormatChoice::Explicit(format),
-        None if config.auto_format() && negotiate::accepts_webp(accept) => {
-            FormatChoice::Negotiated(OutputFormat::WebP)
-        }
-        None => FormatChoice::Source,
+        None => match negotiate::choose(config.auto_formats(), accept) {
+            Some(format) => FormatChoice::Negotiated(format),
+            None => FormatChoice::Source,
+        },
     }
 }
 

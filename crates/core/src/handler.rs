@@ -883,6 +883,51 @@ mod tests {
     }
 
     #[test]
+    fn auto_format_offers_the_operators_first_choice_the_client_names() {
+        let mut c = config(&testdata());
+        set(&mut c, "TofuAutoFormat", "avif webp").unwrap();
+        let path = signed(LANDSCAPE, "100x", "");
+        let with = |c: &DirConfig, accept: Option<&str>| {
+            handle(
+                c,
+                &ProcessState::default(),
+                RequestInfo {
+                    method: "GET",
+                    raw_path: &path,
+                    accept,
+                    ..RequestInfo::default()
+                },
+            )
+        };
+        let chrome = Some("image/avif,image/webp,image/apng,image/*,*/*;q=0.8");
+        let avif = with(&c, chrome);
+        assert_eq!(avif.content_type, Some("image/avif"));
+        assert_eq!(avif.header("Vary"), Some("Accept"));
+        let webp = with(&c, Some("image/avif;q=0,image/webp"));
+        assert_eq!(webp.content_type, Some("image/webp"));
+        let jpeg = with(&c, Some("*/*"));
+        assert_eq!(jpeg.content_type, Some("image/jpeg"));
+        assert_eq!(jpeg.header("Vary"), Some("Accept"));
+        let etags = [&avif, &webp, &jpeg].map(|r| r.header("ETag").unwrap().to_string());
+        assert!(
+            etags[0] != etags[1] && etags[1] != etags[2] && etags[0] != etags[2],
+            "{etags:?}"
+        );
+        // A location that offers only WebP never encodes AVIF, whatever the client accepts.
+        let mut webp_only = config(&testdata());
+        set(&mut webp_only, "TofuAutoFormat", "On").unwrap();
+        assert_eq!(with(&webp_only, chrome).content_type, Some("image/webp"));
+        set(&mut webp_only, "TofuAutoFormat", "Off").unwrap();
+        let off = with(&webp_only, chrome);
+        assert_eq!(off.content_type, Some("image/jpeg"));
+        assert_eq!(
+            off.header("Vary"),
+            None,
+            "nothing to negotiate, nothing to vary"
+        );
+    }
+
+    #[test]
     fn presets_are_signed_like_ops() {
         let mut c = config(&testdata());
         set(&mut c, "TofuPreset", "thumb 64x48c").unwrap();

@@ -95,10 +95,10 @@ impl Pixels {
         let pixels = this.data.len() / n;
         for i in 0..pixels {
             let alpha = u32::from(this.data[i * n + n - 1]);
-            for c in 0..n - 1 {
+            for (c, under) in under.iter().enumerate().take(n - 1) {
                 let v = u32::from(this.data[i * n + c]);
                 this.data[i * (n - 1) + c] =
-                    ((v * alpha + under[c] * (255 - alpha) + 127) / 255) as u8;
+                    ((v * alpha + under * (255 - alpha) + 127) / 255) as u8;
             }
         }
         this.data.truncate(pixels * (n - 1));

@@ -9,7 +9,8 @@
 #   bench/avif.sh --sweep    the encoder choice: on those references, libavif with libaom and
 #                            with rav1e at several speeds and quantizers, and libwebp at several
 #                            qualities (bench/encoders, `avif`); mean CPU ms, bytes and DSSIM per
-#                            setting. AVIF_SETTINGS / AVIF_QUANTIZERS / WEBP_QUALITIES narrow it.
+#                            setting. AVIF_SETTINGS / AVIF_QUANTIZERS / WEBP_QUALITIES narrow it,
+#                            SWEEP_JOBS="0 1" chooses the jobs (0: fill 280x210, 1: fit 1024).
 #
 # Everything goes to target/bench/results/avif/. Needs bench/setup (dssim, dwebp, avifdec).
 set -euo pipefail
@@ -51,7 +52,7 @@ dssim_of() {
 
 if [ "${1:-}" = --sweep ]; then
   cargo build --release -q --manifest-path bench/encoders/Cargo.toml --bin avif
-  for i in "${!jobs[@]}"; do
+  for i in ${SWEEP_JOBS:-${!jobs[@]}}; do
     refs=("$res"/ref/"$i"/*.png)
     [ -e "${refs[0]}" ] || { echo "avif.sh: run bench/avif.sh without --sweep first" >&2; exit 1; }
     out=$res/sweep/$i

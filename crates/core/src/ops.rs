@@ -41,12 +41,6 @@ impl OutputFormat {
             _ => None,
         }
     }
-
-    /// Whether the format stores transparency (JPEG does not: a transparent source is flattened
-    /// onto the `b` background for it).
-    pub fn keeps_alpha(self) -> bool {
-        !matches!(self, OutputFormat::Jpeg)
-    }
 }
 
 /// The colour a transparent source is flattened onto when the output has no alpha: the `b`
@@ -58,11 +52,6 @@ pub struct Background(pub [u8; 3]);
 impl Background {
     /// White: the default, and what a URL without `b` gets.
     pub const WHITE: Background = Background([255, 255, 255]);
-
-    /// The URL spelling after `b`: six lowercase hex digits.
-    pub fn code(self) -> String {
-        hex::encode(self.0)
-    }
 
     /// Parses exactly six lowercase hex digits (the canonical spelling; anything else is `None`).
     pub fn from_code(code: &str) -> Option<Self> {

@@ -105,17 +105,21 @@ fn webp(pixels: Pixels, quality: u8) -> Result<Vec<u8>, TofuError> {
     Ok(out.to_vec())
 }
 
-/// libavif's speed for every AVIF answer (libaom's `cpu-used` in its all-intra mode): see
-/// docs/performance.md, "AVIF", for the measurement that chose it.
-pub const AVIF_SPEED: u8 = 9;
+/// libavif's speed for every AVIF answer (libaom's `cpu-used`, all-intra mode). Measured on the
+/// photo corpus (docs/performance.md, "AVIF"; bench/avif.sh): at fill 280x210, speed 8 encodes in
+/// about 3 times WebP's CPU and gives 13 % fewer bytes than WebP at the same DSSIM, keeping the
+/// whole thumbnail under 2× a JPEG's CPU; speed 9 is 4 times cheaper but saves only 2 %, speed 6
+/// saves 17 % for 2.4 times speed 8's CPU.
+pub const AVIF_SPEED: u8 = 8;
 
 /// The AV1 quantizer (0 best ..= 63 worst) for a `q` of 1..=100, chosen so that the same `q`
-/// gives about the DSSIM of libwebp's (and so libjpeg's) output at that `q` on the photo
-/// corpus (docs/performance.md, "AVIF"): a straight line through the measured points, clamped.
+/// gives about the DSSIM of libwebp's output at that `q` (and so near libjpeg's) on the photo
+/// corpus: at speed 8, WebP q75/q80/q85/q90 match quantizers 26, 22.5, 18.4 and 13.3 (fill
+/// 280x210; docs/performance.md, "AVIF"). The line through them, `91.3 − 0.86 q`, rounded and
+/// clamped; below q33 it runs into AV1's coarsest quantizer (63).
 pub fn avif_quantizer(quality: u8) -> u8 {
     let q = i32::from(quality.clamp(1, 100));
-    // TODO calibrate
-    (63 - (q * 63 + 50) / 100).clamp(0, 63) as u8
+    ((9130 - 86 * q + 50) / 100).clamp(0, 63) as u8
 }
 
 /// AVIF, 8 bits, 4:2:0 (what WebP and our JPEGs use too: photos lose nothing visible at

@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
         _ => Some(OutputFormat::Avif),
     };
     // The `b` option: a colour from the job bytes, or none.
-    let background = (a & 0x40 != 0).then_some(Background([*c, a ^ b, b]));
+    let background = (a & 0x40 != 0).then_some(Background([*c, a ^ b, *b]));
     let job = Job {
         ops: Ops {
             size: Size {

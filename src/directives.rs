@@ -46,6 +46,13 @@ const fn build_commands() -> [ffi::command_rec; COMMAND_COUNT] {
             }
             Setter::Two(_) => (ffi::cmd_func { take2: Some(take2) }, ffi::cmd_how_TAKE2),
             Setter::Flag(_) => (ffi::cmd_func { flag: Some(flag) }, ffi::cmd_how_FLAG),
+            // RAW_ARGS hands over the rest of the line in one string, as TAKE1 hands one word.
+            Setter::Raw(_) => (
+                ffi::cmd_func {
+                    raw_args: Some(take1),
+                },
+                ffi::cmd_how_RAW_ARGS,
+            ),
         };
         table[i] = ffi::command_rec {
             name: d.name.as_ptr(),
@@ -167,6 +174,7 @@ unsafe fn dispatch(cmd: *mut ffi::cmd_parms, mconfig: *mut c_void, args: Args) -
                     f(config, w[0], w[1])
                 }
                 (Setter::Flag(f), Args::Flag(on)) => f(config, *on),
+                (Setter::Raw(f), Args::Words(w)) => f(config, words(w)?[0]),
                 (Setter::Path(f), Args::Words(w)) => {
                     let path = server_root_relative(pool, w[0])
                         .ok_or_else(|| "invalid file name".to_string())?;

@@ -1,11 +1,11 @@
-//! The whole transform pipeline (sniff, header, limits, decode, orient, resize, encode) on any
-//! bytes: never panics, answers an image no larger than asked or a 422, within the deadline.
+//! The whole transform pipeline (sniff, header, limits, decode, orient, resize, encode in every
+//! output format, with or without a `b` background) on any bytes: never panics, answers an image no larger than asked or a 422, within the deadline.
 //! The pixel limit is 4 Mpx here (TofuMaxSourcePixels' default is 50) so that each run is short;
 //! the code paths are the same.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tofu_core::ops::{Gravity, Ops, OutputFormat, Size};
+use tofu_core::ops::{Background, Gravity, Ops, OutputFormat, Size};
 use tofu_core::transform::{run, Job, Limits};
 
 const LIMITS: Limits = Limits {
@@ -13,18 +13,21 @@ const LIMITS: Limits = Limits {
 };
 
 fuzz_target!(|data: &[u8]| {
-    // The first two bytes choose the job; the rest is the original.
-    let [a, b, source @ ..] = data else {
+    // The first three bytes choose the job; the rest is the original.
+    let [a, b, c, source @ ..] = data else {
         return;
     };
     let width = u32::from(a & 0x3F) + 1;
     let height = u32::from(b & 0x3F) + 1;
-    let format = match a >> 6 {
+    let format = match c % 5 {
         0 => None,
         1 => Some(OutputFormat::Jpeg),
         2 => Some(OutputFormat::Png),
-        _ => Some(OutputFormat::WebP),
+        3 => Some(OutputFormat::WebP),
+        _ => Some(OutputFormat::Avif),
     };
+    // The `b` option: a colour from the job bytes, or none.
+    let background = (a & 0x40 != 0).then_some(Background([*c, a ^ b, *b]));
     let job = Job {
         ops: Ops {
             size: Size {
@@ -35,6 +38,7 @@ fuzz_target!(|data: &[u8]| {
             quality: None,
             region: None,
             gravity: Gravity::Centre,
+            background,
         },
         format,
         default_quality: 82,

@@ -27,6 +27,7 @@ my @cases = (
     [ 'exif-orientation/Landscape_1.jpg', '280x210c-q80', 'jpg', 16, 1767225600 ],
     [ 'exif-orientation/Landscape_1.jpg', 'thumb',        'webp', 16, 1767225600 ],
     [ 'exif-orientation/Portrait_1.jpg',  'x50',          undef, 8, $in_an_hour ],
+    [ 'pngsuite/basn6a08.png',            '32x-q90-b1a2b3c', 'avif', 16, 1767225600 ],
 );
 
 plan tests => @cases + 4, sub {

@@ -73,7 +73,16 @@ push @configs,
     [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuMaxSourceBytes 18446744073709551615", 0, 'TofuMaxSourceBytes that overflows', qr/TofuMaxSourceBytes/ ],
     [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuMaxOutputDimension 500\nTofuPreset big 1000x", 0, 'a preset above the location\'s TofuMaxOutputDimension', qr/\Q$dir\E.*:\d+: SetHandler tofu: TofuPreset big/ ],
     [ "</Location>\nTofuStorage file://$store\nTofuSecret $key\nTofuMaxOutputDimension 500\n<Location /img>\nSetHandler tofu\nTofuPreset big 1000x", 0, 'a server-level limit the location\'s preset exceeds', qr/TofuPreset big/ ],
-    [ "</Location>\nTofuStorage file://$store\nTofuSecret $key\n<Location /img>\nSetHandler tofu", 1, 'directives at server level, SetHandler in the location' ];
+    [ "</Location>\nTofuStorage file://$store\nTofuSecret $key\n<Location /img>\nSetHandler tofu", 1, 'directives at server level, SetHandler in the location' ],
+    # TofuAutoFormat: a list of formats in order of preference, or On / Off alone.
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuAutoFormat avif webp", 1, 'TofuAutoFormat avif webp' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuAutoFormat On", 1, 'TofuAutoFormat On' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuAutoFormat off", 1, 'TofuAutoFormat off' ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuAutoFormat", 0, 'TofuAutoFormat with no format', qr/TofuAutoFormat: name the formats/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuAutoFormat avif jpg", 0, 'TofuAutoFormat jpg', qr/TofuAutoFormat: "jpg" is not a format to offer/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuAutoFormat avif avif", 0, 'TofuAutoFormat listing avif twice', qr/TofuAutoFormat: avif is listed twice/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuAutoFormat On avif", 0, 'TofuAutoFormat On with a format', qr/TofuAutoFormat: "On" is not a format/ ],
+    [ "SetHandler tofu\nTofuStorage file://$store\nTofuSecret $key\nTofuAutoFormat avif,webp", 0, 'TofuAutoFormat with a comma', qr/TofuAutoFormat: "avif,webp"/ ];
 
 # The example shipped for Debian's a2enmod layout: as shipped (all commented out) and with its
 # first level of comments removed (the lines an operator uncomments first), pointed at our data.

@@ -40,6 +40,15 @@ my @not_found = (
     [ $id, '280x210',           'jpeg', 'unknown extension .jpeg' ],
     [ $id, '280x210',           'JPG',  'uppercase extension' ],
     [ $id, '280x210',           '',     'empty extension' ],
+    [ $id, '280x210',           'AVIF', 'uppercase .AVIF' ],
+    [ $id, '280x-bFFFFFF',      undef,  'uppercase hex in the background' ],
+    [ $id, '280x-bfff',         undef,  'three-digit background' ],
+    [ $id, '280x-bffffff0',     undef,  'seven-digit background' ],
+    [ $id, '280x-b#ffffff',     undef,  'background with a #' ],
+    [ $id, '280x-bffffff-q80',  undef,  'options out of order (b before q)' ],
+    [ $id, '280x210c-bffffff-gn', undef, 'options out of order (b before g)' ],
+    [ $id, '280x-e5-bffffff',   undef,  'background after the expiry' ],
+    [ $id, '280x-b000000-bffffff', undef, 'background given twice' ],
     [ "exif-orientation/./Landscape_1.jpg", '280x210', undef, '"." segment in the id' ],
     [ "exif-orientation/../exif-orientation/Landscape_1.jpg", '280x210', undef, '".." segment in the id' ],
     [ "exif-orientation/%2E%2E/exif-orientation/Landscape_1.jpg", '280x210', undef, '"%2E%2E" segment in the id' ],
@@ -57,7 +66,7 @@ my @odd = ('odd names/a b#(1).jpg', "odd names/caf\x{e9}.jpg");
 # A correct signature spelled in uppercase hex is another URL for the same image: not canonical.
 my $upper = "/img/$id/280x210/" . uc signature($key, "$id/280x210");
 
-plan tests => 3 * @not_found + 2 * @odd + 2 + 5 + 2;
+plan tests => 3 * @not_found + 2 * @odd + 2 + 5 + 2 + 2;
 
 for my $case (@not_found) {
     my ($sent, $ops, $ext, $what) = @$case;
@@ -93,4 +102,12 @@ for my $path ('/img/', '/img/x', "/img/$id/280x210", "/img/280x210/" . ('ab' x 1
              '200 280x187', 'TofuSourceKey exif-orientation/{id}.jpg finds the original');
     my $res2 = GET signed_url(prefix => '/jpg', id => 'Landscape_1.jpg', ops => '280x210', key => SECRET);
     ok t_cmp($res2->code, 404, 'TofuSourceKey: Landscape_1.jpg.jpg does not exist');
+}
+
+# The canonical form of every option together, in the order q, r, g, b, e: 200.
+{
+    my $ops = '280x210c-q80-r0,0,1800,1200-gn-b1a2b3c-e' . (time + 3600);
+    my $res = GET signed_url(id => $id, ops => $ops, ext => 'avif', key => $key);
+    ok t_cmp($res->code, 200, "every option in canonical order: $ops");
+    ok t_cmp($res->header('Content-Type') // '', 'image/avif', '...as AVIF');
 }

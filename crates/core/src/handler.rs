@@ -15,7 +15,6 @@ use crate::error::{LogLevel, TofuError};
 use crate::expiry;
 use crate::metrics::{Observation, Rejection, Stage};
 use crate::negotiate::{self, FormatChoice};
-use crate::ops::OutputFormat;
 use crate::process::{ProcessState, Rendered};
 use crate::storage::{Storage, StorageError, Validators};
 use crate::transform::{self, Job, Limits};
@@ -330,7 +329,7 @@ impl Exchange<'_> {
         let key = config.source_key(&image.id);
         self.cache_tags = config.cache_tag_headers(&image.id, &key);
         let choice = format_choice(config, &image, request.accept);
-        let negotiable = image.format.is_none() && config.auto_format();
+        let negotiable = image.format.is_none() && !config.auto_formats().is_empty();
         let settings = config.answer_settings(&image.ops);
         let validated = |version: &Validators| {
             validated(config, &image, &settings, choice, version, negotiable)
@@ -437,10 +436,10 @@ impl Exchange<'_> {
 fn format_choice(config: &DirConfig, image: &ImageRequest, accept: Option<&str>) -> FormatChoice {
     match image.format {
         Some(format) => FormatChoice::Explicit(format),
-        None if config.auto_format() && negotiate::accepts_webp(accept) => {
-            FormatChoice::Negotiated(OutputFormat::WebP)
-        }
-        None => FormatChoice::Source,
+        None => match negotiate::choose(config.auto_formats(), accept) {
+            Some(format) => FormatChoice::Negotiated(format),
+            None => FormatChoice::Source,
+        },
     }
 }
 
@@ -937,6 +936,51 @@ mod tests {
             explicit.header("Vary"),
             None,
             "an extension is not negotiable"
+        );
+    }
+
+    #[test]
+    fn auto_format_offers_the_operators_first_choice_the_client_names() {
+        let mut c = config(&testdata());
+        set(&mut c, "TofuAutoFormat", "avif webp").unwrap();
+        let path = signed(LANDSCAPE, "100x", "");
+        let with = |c: &DirConfig, accept: Option<&str>| {
+            handle(
+                c,
+                &ProcessState::default(),
+                RequestInfo {
+                    method: "GET",
+                    raw_path: &path,
+                    accept,
+                    ..RequestInfo::default()
+                },
+            )
+        };
+        let chrome = Some("image/avif,image/webp,image/apng,image/*,*/*;q=0.8");
+        let avif = with(&c, chrome);
+        assert_eq!(avif.content_type, Some("image/avif"));
+        assert_eq!(avif.header("Vary"), Some("Accept"));
+        let webp = with(&c, Some("image/avif;q=0,image/webp"));
+        assert_eq!(webp.content_type, Some("image/webp"));
+        let jpeg = with(&c, Some("*/*"));
+        assert_eq!(jpeg.content_type, Some("image/jpeg"));
+        assert_eq!(jpeg.header("Vary"), Some("Accept"));
+        let etags = [&avif, &webp, &jpeg].map(|r| r.header("ETag").unwrap().to_string());
+        assert!(
+            etags[0] != etags[1] && etags[1] != etags[2] && etags[0] != etags[2],
+            "{etags:?}"
+        );
+        // A location that offers only WebP never encodes AVIF, whatever the client accepts.
+        let mut webp_only = config(&testdata());
+        set(&mut webp_only, "TofuAutoFormat", "On").unwrap();
+        assert_eq!(with(&webp_only, chrome).content_type, Some("image/webp"));
+        set(&mut webp_only, "TofuAutoFormat", "Off").unwrap();
+        let off = with(&webp_only, chrome);
+        assert_eq!(off.content_type, Some("image/jpeg"));
+        assert_eq!(
+            off.header("Vary"),
+            None,
+            "nothing to negotiate, nothing to vary"
         );
     }
 

@@ -7,15 +7,17 @@ pub enum OutputFormat {
     Jpeg,
     Png,
     WebP,
+    Avif,
 }
 
 impl OutputFormat {
-    /// The URL extension that selects this format (`jpg`, `png`, `webp`).
+    /// The URL extension that selects this format (`jpg`, `png`, `webp`, `avif`).
     pub fn extension(self) -> &'static str {
         match self {
             OutputFormat::Jpeg => "jpg",
             OutputFormat::Png => "png",
             OutputFormat::WebP => "webp",
+            OutputFormat::Avif => "avif",
         }
     }
 
@@ -25,17 +27,50 @@ impl OutputFormat {
             OutputFormat::Jpeg => "image/jpeg",
             OutputFormat::Png => "image/png",
             OutputFormat::WebP => "image/webp",
+            OutputFormat::Avif => "image/avif",
         }
     }
 
-    /// The format an extension names; only the three canonical spellings exist.
+    /// The format an extension names; only the four canonical spellings exist.
     pub fn from_extension(ext: &str) -> Option<Self> {
         match ext {
             "jpg" => Some(OutputFormat::Jpeg),
             "png" => Some(OutputFormat::Png),
             "webp" => Some(OutputFormat::WebP),
+            "avif" => Some(OutputFormat::Avif),
             _ => None,
         }
+    }
+}
+
+/// The colour a transparent source is flattened onto when the output has no alpha: the `b`
+/// option, white when the URL has none (what every browser shows behind a transparent image
+/// on a default page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Background(pub [u8; 3]);
+
+impl Background {
+    /// White: the default, and what a URL without `b` gets.
+    pub const WHITE: Background = Background([255, 255, 255]);
+
+    /// Parses exactly six lowercase hex digits (the canonical spelling; anything else is `None`).
+    pub fn from_code(code: &str) -> Option<Self> {
+        if code.len() != 6
+            || !code
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return None;
+        }
+        let mut rgb = [0u8; 3];
+        hex::decode_to_slice(code, &mut rgb).ok()?;
+        Some(Background(rgb))
+    }
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Background::WHITE
     }
 }
 
@@ -127,6 +162,15 @@ pub struct Ops {
     pub quality: Option<u8>,
     pub region: Option<Region>,
     pub gravity: Gravity,
+    /// The `b` option: what transparency is flattened onto for JPEG; `None` = white.
+    pub background: Option<Background>,
+}
+
+impl Ops {
+    /// The colour to flatten onto: the `b` option or white.
+    pub fn background(&self) -> Background {
+        self.background.unwrap_or_default()
+    }
 }
 
 /// Just a size, centre gravity, no quality or region: the ops most transform tests need.
@@ -141,5 +185,6 @@ pub(crate) fn sized(width: Option<u32>, height: Option<u32>, fill: bool) -> Ops 
         quality: None,
         region: None,
         gravity: Gravity::Centre,
+        background: None,
     }
 }

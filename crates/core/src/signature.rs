@@ -120,6 +120,18 @@ mod tests {
                 "4c265aab112d96f6ac3c3c3e6632a4c7",
             ),
             (
+                b"secret",
+                "logo/400x-b1a2b3c.jpg",
+                16,
+                "668d8d2ee9e29565ce3fb15defe04d04",
+            ),
+            (
+                b"secret",
+                "123/280x210c-q80.avif",
+                16,
+                "8caab5963eb755a96ead7e4a5b98a0ef",
+            ),
+            (
                 b"rotate-me-2026",
                 "123/800x600-r100,50,1600,1200",
                 8,

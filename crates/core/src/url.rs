@@ -1,7 +1,7 @@
 //! The URL grammar of DESIGN.md: `id "/" ops "/" signature [ "." ext ]`, canonical form only.
 //!
 //! Canonical means one image has exactly one URL (one CDN cache key): numbers without leading
-//! zeros, options at most once and in the order q, r, g, e, gravity only with a fill size, the
+//! zeros, options at most once and in the order q, r, g, b, e, gravity only with a fill size, the
 //! signature in lowercase hex, and id segments percent-encoded exactly as [`encode_id_segment`]
 //! does. Anything else is a [`TofuError::NoRoute`] (404). Values that match the grammar but are out
 //! of range are [`TofuError::OutOfRange`] (400).
@@ -16,7 +16,7 @@
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::TofuError;
-use crate::ops::{Gravity, Ops, OutputFormat, Region, Size};
+use crate::ops::{Background, Gravity, Ops, OutputFormat, Region, Size};
 
 /// Bytes that stay literal in an id segment: RFC 3986 `pchar` minus `%` (unreserved, sub-delims,
 /// `:` and `@`). Every other byte is written `%XX` with uppercase hex.
@@ -232,6 +232,7 @@ pub fn parse_ops(text: &str, max_dimension: u32) -> Result<Ops, TofuError> {
         quality: None,
         region: None,
         gravity: Gravity::Centre,
+        background: None,
     };
     // Each option's rank in the canonical order; a rank may only increase.
     let mut last_rank = 0;
@@ -240,6 +241,7 @@ pub fn parse_ops(text: &str, max_dimension: u32) -> Result<Ops, TofuError> {
             Some(b'q') => (1, &option[1..]),
             Some(b'r') => (2, &option[1..]),
             Some(b'g') => (3, &option[1..]),
+            Some(b'b') => (4, &option[1..]),
             // A URL's expiry was split off already: one here is out of place (not last, given
             // twice) or in a preset definition, where a fixed date would expire every URL.
             Some(b'e') => {
@@ -253,7 +255,7 @@ pub fn parse_ops(text: &str, max_dimension: u32) -> Result<Ops, TofuError> {
         };
         if rank <= last_rank {
             return Err(TofuError::NoRoute(
-                "options must appear once each, in the order q, r, g, e".to_string(),
+                "options must appear once each, in the order q, r, g, b, e".to_string(),
             ));
         }
         last_rank = rank;
@@ -268,6 +270,13 @@ pub fn parse_ops(text: &str, max_dimension: u32) -> Result<Ops, TofuError> {
                 ops.quality = Some(q as u8);
             }
             2 => ops.region = Some(parse_region(rest)?),
+            4 => {
+                ops.background = Some(Background::from_code(rest).ok_or_else(|| {
+                    TofuError::NoRoute(format!(
+                        "background {rest:?} is not six lowercase hex digits"
+                    ))
+                })?);
+            }
             _ => {
                 ops.gravity = Gravity::from_code(rest)
                     .ok_or_else(|| TofuError::NoRoute(format!("unknown gravity {rest:?}")))?;
@@ -495,6 +504,52 @@ mod tests {
             "280x210/sig".to_string(),
             String::new(),
         ] {
+            assert_eq!(status(&path), 404, "{path}");
+        }
+    }
+
+    #[test]
+    fn the_background_is_six_lowercase_hex_digits_after_g() {
+        let r = ok(&format!(
+            "123/280x210c-q80-r0,0,9,9-gn-b1a2b3c-e5/{SIG}.jpg"
+        ));
+        assert_eq!(r.ops.background, Some(Background([0x1a, 0x2b, 0x3c])));
+        assert_eq!(r.expires, Some(5));
+        assert_eq!(
+            r.signed_string(),
+            "123/280x210c-q80-r0,0,9,9-gn-b1a2b3c-e5.jpg"
+        );
+        assert_eq!(
+            ok(&format!("123/280x-b000000/{SIG}")).ops.background(),
+            Background([0, 0, 0])
+        );
+        assert_eq!(
+            ok(&format!("123/280x/{SIG}")).ops.background(),
+            Background::WHITE
+        );
+        assert_eq!(
+            ok(&format!("123/280x-bffffff/{SIG}.avif")).format,
+            Some(OutputFormat::Avif)
+        );
+        for ops in [
+            "280x-bFFFFFF",
+            "280x-bFfffff",
+            "280x-bfff",
+            "280x-bfffffff",
+            "280x-bfffff",
+            "280x-b",
+            "280x-bgggggg",
+            "280x-b#ffffff",
+            "280x-b+fffff",
+            "280x-b-ffffff",
+            "280x-bffffff-q80",
+            "280x210c-bffffff-gn",
+            "280x-bffffff-r0,0,1,1",
+            "280x-bffffff-bffffff",
+            "280x-e5-bffffff",
+            "280x-B000000",
+        ] {
+            let path = format!("123/{ops}/{SIG}");
             assert_eq!(status(&path), 404, "{path}");
         }
     }

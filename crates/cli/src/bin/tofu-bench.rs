@@ -19,6 +19,7 @@ use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
 use tofu_core::config::DEFAULT_QUALITY;
+use tofu_core::ops::OutputFormat;
 use tofu_core::transform::{self, Job, Limits};
 use tofu_core::url;
 
@@ -42,9 +43,12 @@ enum Command {
         /// ...and at least this many iterations (after one warm-up run)
         #[arg(long, default_value_t = 5)]
         min_iterations: u32,
-        /// Write each output to DIR/<job index>/<file stem>.jpg
+        /// Write each output to DIR/<job index>/<file stem>.<ext>
         #[arg(long)]
         out_dir: Option<PathBuf>,
+        /// Output format (jpg, png, webp, avif) as a URL extension asks; default the source's
+        #[arg(long)]
+        format: Option<String>,
         /// ops segments (e.g. 280x210c-q80), then `--`, then the files
         #[arg(required = true, num_args = 1..)]
         ops: Vec<String>,
@@ -73,9 +77,16 @@ fn run(cli: Cli) -> Result<(), String> {
             min_time,
             min_iterations,
             out_dir,
+            format,
             ops,
             files,
-        } => cpu(min_time, min_iterations, out_dir, &ops, &files),
+        } => {
+            let format = format
+                .as_deref()
+                .map(|e| OutputFormat::from_extension(e).ok_or(format!("unknown format {e}")))
+                .transpose()?;
+            cpu(min_time, min_iterations, out_dir, format, &ops, &files)
+        }
         Command::Reference {
             input,
             size,
@@ -88,6 +99,7 @@ fn cpu(
     min_time: f64,
     min_iterations: u32,
     out_dir: Option<PathBuf>,
+    format: Option<OutputFormat>,
     ops: &[String],
     files: &[PathBuf],
 ) -> Result<(), String> {
@@ -97,7 +109,7 @@ fn cpu(
             url::parse_ops(o, u32::MAX)
                 .map(|ops| Job {
                     ops,
-                    format: None,
+                    format,
                     default_quality: DEFAULT_QUALITY,
                 })
                 .map_err(|e| format!("{o}: {e}"))

@@ -39,7 +39,7 @@ enum Command {
         id: String,
         /// The ops segment (e.g. 280x210c-q80) or a TofuPreset name
         ops: String,
-        /// Output extension: jpg, png or webp (omit for the source's format)
+        /// Output extension: jpg, png, webp or avif (omit for the source's format)
         ext: Option<String>,
         /// Expiry: unix seconds, or +SECONDS from now; appended to OPS as -e<unix-seconds>
         #[arg(long, value_name = "UNIX-SECONDS|+SECONDS", value_parser = parse_expires)]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::TofuError;
-use crate::ops::Ops;
+use crate::ops::{Ops, OutputFormat};
 use crate::signature::{Keys, DEFAULT_SIGNATURE_BYTES};
 use crate::storage::breaker::BreakerSettings;
 use crate::storage::{self, Location, S3Options, Storage, StorageSpec};
@@ -79,7 +79,8 @@ pub struct DirConfig {
     /// Named ops (`TofuPreset NAME OPS`): name → ops text, checked at startup.
     presets: Option<Arc<BTreeMap<String, String>>>,
     presets_only: Option<bool>,
-    auto_format: Option<bool>,
+    /// `TofuAutoFormat`: the formats offered, in order of preference (empty: Off).
+    auto_formats: Option<Arc<[OutputFormat]>>,
     concurrency: Option<usize>,
     queue_timeout: Option<Duration>,
     /// `TofuConcurrency`'s default, the CPUs this process may use: read once when the section
@@ -148,7 +149,7 @@ impl DirConfig {
             cache_tags: pick(&parent.cache_tags, &child.cache_tags),
             presets: presets::merge_presets(&parent.presets, &child.presets),
             presets_only: pick(&parent.presets_only, &child.presets_only),
-            auto_format: pick(&parent.auto_format, &child.auto_format),
+            auto_formats: pick(&parent.auto_formats, &child.auto_formats),
             concurrency: pick(&parent.concurrency, &child.concurrency),
             queue_timeout: pick(&parent.queue_timeout, &child.queue_timeout),
             cpus: child.cpus.max(parent.cpus),
@@ -288,9 +289,10 @@ impl DirConfig {
         self.queue_timeout.unwrap_or(DEFAULT_QUEUE_TIMEOUT)
     }
 
-    /// `TofuAutoFormat`: negotiate WebP for URLs without an extension.
-    pub fn auto_format(&self) -> bool {
-        self.auto_format.unwrap_or(false)
+    /// `TofuAutoFormat`: the formats a URL without an extension may get, in the operator's
+    /// order of preference; empty when negotiation is off.
+    pub fn auto_formats(&self) -> &[OutputFormat] {
+        self.auto_formats.as_deref().unwrap_or(&[])
     }
 
     /// A digest of every setting of this location that changes the answer to a URL beyond the
@@ -338,7 +340,7 @@ impl DirConfig {
 }
 
 /// A directive's parser, by the arguments it takes (the adapter maps these to `TAKE1`, `TAKE2`,
-/// `FLAG`).
+/// `FLAG`, `RAW_ARGS`).
 #[derive(Clone, Copy)]
 pub enum Setter {
     One(fn(&mut DirConfig, &str) -> Result<(), String>),
@@ -346,6 +348,9 @@ pub enum Setter {
     Flag(fn(&mut DirConfig, bool) -> Result<(), String>),
     /// One file name, which the adapter resolves against ServerRoot when relative.
     Path(fn(&mut DirConfig, &Path) -> Result<(), String>),
+    /// The rest of the line as written (`RAW_ARGS`), for a list of words: the parser splits it
+    /// with [`tree::words`], as httpd would.
+    Raw(fn(&mut DirConfig, &str) -> Result<(), String>),
 }
 
 /// One directive: its name, the help Apache prints on a syntax error, and its parser.
@@ -392,6 +397,19 @@ impl Directive {
             name,
             help,
             set: Setter::Flag(set),
+        }
+    }
+
+    /// A directive taking a list of words (`RAW_ARGS`).
+    pub const fn raw(
+        name: &'static CStr,
+        help: &'static CStr,
+        set: fn(&mut DirConfig, &str) -> Result<(), String>,
+    ) -> Directive {
+        Directive {
+            name,
+            help,
+            set: Setter::Raw(set),
         }
     }
 
@@ -453,6 +471,7 @@ pub(crate) mod tests {
             }
             Setter::Flag(f) => f(c, args.eq_ignore_ascii_case("on")),
             Setter::Path(f) => f(c, Path::new(args)),
+            Setter::Raw(f) => f(c, args),
         }
     }
 

@@ -196,6 +196,7 @@ impl Replay<'_> {
             (Setter::Two(f), [a, b]) => f(config, a, b),
             (Setter::Flag(f), [a]) => f(config, a.eq_ignore_ascii_case("on")),
             (Setter::Path(f), [a]) => f(config, &self.resolve(a)),
+            (Setter::Raw(f), _) => f(config, &node.args),
             _ => Ok(()),
         };
     }
@@ -207,7 +208,7 @@ impl Replay<'_> {
 
 /// A directive's arguments as httpd splits them (`ap_getword_conf`): on white space, with
 /// double or single quotes around words that contain it, and a backslash escaping the quote.
-fn words(args: &str) -> Vec<String> {
+pub(crate) fn words(args: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut chars = args.chars().peekable();
     loop {

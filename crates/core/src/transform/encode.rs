@@ -1,25 +1,32 @@
 //! Encoding the upright result: JPEG with libjpeg-turbo, PNG with the `image` crate, lossy WebP
-//! with libwebp. No metadata (EXIF, ICC, XMP) is ever written, and the same pixels always give the
-//! same bytes.
+//! with libwebp, AVIF with libavif + libaom. No metadata (EXIF, ICC, XMP) is ever written, and
+//! the same pixels always give the same bytes.
 
 use super::libjpeg::{self, EncodeOptions};
 use super::pixels::{Layout, Pixels};
 use crate::error::TofuError;
-use crate::ops::OutputFormat;
+use crate::ops::{Background, OutputFormat};
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder};
+use tofu_libavif as libavif;
 
-/// The largest side each format can store (WebP: 14 bits; JPEG: 16 bits).
+/// The largest side each format can store (WebP: 14 bits; JPEG and AV1: 16 bits).
 fn max_side(format: OutputFormat) -> u32 {
     match format {
         OutputFormat::WebP => 16383,
-        OutputFormat::Jpeg => 65535,
+        OutputFormat::Jpeg | OutputFormat::Avif => 65535,
         OutputFormat::Png => u32::MAX >> 1,
     }
 }
 
-/// Encodes `pixels` as `format`. `quality` (1..=100) applies to JPEG and WebP.
-pub fn encode(pixels: Pixels, format: OutputFormat, quality: u8) -> Result<Vec<u8>, TofuError> {
+/// Encodes `pixels` as `format`. `quality` (1..=100) applies to JPEG, WebP and AVIF;
+/// `background` is what transparency is flattened onto for JPEG (the other formats keep alpha).
+pub fn encode(
+    pixels: Pixels,
+    format: OutputFormat,
+    quality: u8,
+    background: Background,
+) -> Result<Vec<u8>, TofuError> {
     let limit = max_side(format);
     if pixels.width > limit || pixels.height > limit {
         return Err(TofuError::OutOfRange(format!(
@@ -31,9 +38,10 @@ pub fn encode(pixels: Pixels, format: OutputFormat, quality: u8) -> Result<Vec<u
     }
     let quality = quality.clamp(1, 100);
     match format {
-        OutputFormat::Jpeg => jpeg(pixels.flatten_on_white(), quality),
+        OutputFormat::Jpeg => jpeg(pixels.flatten_on(background), quality),
         OutputFormat::Png => png(&pixels),
         OutputFormat::WebP => webp(pixels.expand_gray(), quality),
+        OutputFormat::Avif => avif(pixels.expand_gray(), quality),
     }
 }
 
@@ -95,6 +103,37 @@ fn webp(pixels: Pixels, quality: u8) -> Result<Vec<u8>, TofuError> {
         .encode_simple(false, f32::from(quality))
         .map_err(|e| failed(format!("{e:?}")))?;
     Ok(out.to_vec())
+}
+
+/// libavif's speed for every AVIF answer (libaom's `cpu-used`, all-intra mode). Measured on the
+/// photo corpus (docs/performance.md, "AVIF"; bench/avif.sh): at fill 280x210, speed 8 encodes in
+/// about 3 times WebP's CPU and gives 13 % fewer bytes than WebP at the same DSSIM, keeping the
+/// whole thumbnail under 2× a JPEG's CPU; speed 9 is 4 times cheaper but saves only 2 %, speed 6
+/// saves 17 % for 2.4 times speed 8's CPU.
+pub const AVIF_SPEED: u8 = 8;
+
+/// The AV1 quantizer (0 best ..= 63 worst) for a `q` of 1..=100, chosen so that the same `q`
+/// gives about the DSSIM of libwebp's output at that `q` (and so near libjpeg's) on the photo
+/// corpus: at speed 8, WebP q75/q80/q85/q90 match quantizers 26, 22.5, 18.4 and 13.3 (fill
+/// 280x210; docs/performance.md, "AVIF"). The line through them, `91.3 − 0.86 q`, rounded and
+/// clamped; below q33 it runs into AV1's coarsest quantizer (63).
+pub fn avif_quantizer(quality: u8) -> u8 {
+    let q = i32::from(quality.clamp(1, 100));
+    ((9130 - 86 * q + 50) / 100).clamp(0, 63) as u8
+}
+
+/// AVIF, 8 bits, 4:2:0 (what WebP and our JPEGs use too: photos lose nothing visible at
+/// thumbnail sizes, and 4:4:4 costs about a third more bytes and CPU), sRGB by CICP, alpha
+/// lossless; one thread, so the same pixels give the same bytes.
+fn avif(pixels: Pixels, quality: u8) -> Result<Vec<u8>, TofuError> {
+    let options = libavif::EncodeOptions {
+        quantizer: avif_quantizer(quality),
+        speed: AVIF_SPEED,
+        codec: libavif::Codec::Aom,
+        yuv444: false,
+    };
+    let channels = pixels.layout.channels() as u32;
+    libavif::encode(&pixels.data, pixels.width, pixels.height, channels, options).map_err(failed)
 }
 
 fn failed(e: impl std::fmt::Display) -> TofuError {

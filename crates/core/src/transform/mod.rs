@@ -36,7 +36,7 @@ pub use sniff::{sniff, SourceFormat};
 use std::time::{Duration, Instant};
 
 use crate::error::TofuError;
-use crate::ops::{Ops, OutputFormat};
+use crate::ops::{Background, Ops, OutputFormat};
 use image_decode::OtherHeader;
 use jpeg::JpegHeader;
 
@@ -169,7 +169,7 @@ pub fn run_until(
         .unwrap_or_else(|| default_output_format(opened.format));
     let quality = job.ops.quality.unwrap_or(job.default_quality);
     let (width, height) = (upright.width, upright.height);
-    let bytes = encode::encode(upright, format, quality)?;
+    let bytes = encode::encode(upright, format, quality, job.ops.background())?;
     deadline.check("encoding")?;
     Ok(Encoded {
         bytes,
@@ -202,7 +202,7 @@ pub fn decode_rgb_upright(
     };
     let upright = opened
         .orientation
-        .apply(pixels.flatten_on_white().expand_gray());
+        .apply(pixels.flatten_on(Background::WHITE).expand_gray());
     Ok((upright.data, upright.width, upright.height))
 }
 

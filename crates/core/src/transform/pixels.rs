@@ -4,6 +4,8 @@
 
 use fast_image_resize::PixelType;
 
+use crate::ops::Background;
+
 /// Channel layout of 8-bit packed pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Layout {
@@ -78,23 +80,30 @@ impl Pixels {
         self.layout = self.layout.without_alpha();
     }
 
-    /// Composites pixels with alpha over white (for JPEG, which has no alpha).
-    pub fn flatten_on_white(mut self) -> Pixels {
-        if !self.layout.has_alpha() {
-            return self;
-        }
-        let n = self.layout.channels();
-        let pixels = self.data.len() / n;
+    /// Composites pixels with alpha over `background` (for JPEG, which has no alpha): the `b`
+    /// option, white by default. Gray+alpha stays gray over a gray background and becomes RGB
+    /// over a coloured one. Opaque layouts are returned unchanged.
+    pub fn flatten_on(self, background: Background) -> Pixels {
+        let [r, g, b] = background.0;
+        let mut this = match self.layout {
+            Layout::Gray | Layout::Rgb => return self,
+            Layout::GrayAlpha if r != g || g != b => self.expand_gray(),
+            _ => self,
+        };
+        let n = this.layout.channels();
+        let under = [u32::from(r), u32::from(g), u32::from(b)];
+        let pixels = this.data.len() / n;
         for i in 0..pixels {
-            let alpha = u32::from(self.data[i * n + n - 1]);
-            for c in 0..n - 1 {
-                let v = u32::from(self.data[i * n + c]);
-                self.data[i * (n - 1) + c] = ((v * alpha + 255 * (255 - alpha) + 127) / 255) as u8;
+            let alpha = u32::from(this.data[i * n + n - 1]);
+            for (c, under) in under.iter().enumerate().take(n - 1) {
+                let v = u32::from(this.data[i * n + c]);
+                this.data[i * (n - 1) + c] =
+                    ((v * alpha + under * (255 - alpha) + 127) / 255) as u8;
             }
         }
-        self.data.truncate(pixels * (n - 1));
-        self.layout = self.layout.without_alpha();
-        self
+        this.data.truncate(pixels * (n - 1));
+        this.layout = this.layout.without_alpha();
+        this
     }
 
     /// Gray becomes RGB and gray+alpha becomes RGBA (for the WebP encoder, which wants one of
@@ -190,13 +199,38 @@ mod tests {
 
     #[test]
     fn flattening_composites_over_white() {
-        let p = px(Layout::Rgba, &[0, 0, 0, 0, 0, 0, 0, 255, 100, 200, 0, 128]).flatten_on_white();
+        let white = Background::WHITE;
+        let p = px(Layout::Rgba, &[0, 0, 0, 0, 0, 0, 0, 255, 100, 200, 0, 128]).flatten_on(white);
         assert_eq!(p.layout, Layout::Rgb);
         assert_eq!(&p.data[..6], &[255, 255, 255, 0, 0, 0]);
         // 100×128/255 + 255×127/255 = 177.2, 200×128/255 + 127 = 227.4, 0 + 127 = 127
         assert_eq!(&p.data[6..], &[177, 227, 127]);
-        let p = px(Layout::GrayAlpha, &[0, 0, 50, 255]).flatten_on_white();
+        let p = px(Layout::GrayAlpha, &[0, 0, 50, 255]).flatten_on(white);
         assert_eq!((p.layout, p.data), (Layout::Gray, vec![255, 50]));
+    }
+
+    #[test]
+    fn flattening_composites_over_the_background() {
+        let teal = Background([0x00, 0x80, 0x80]);
+        let p = px(
+            Layout::Rgba,
+            &[9, 9, 9, 0, 10, 20, 30, 255, 100, 200, 0, 128],
+        )
+        .flatten_on(teal);
+        assert_eq!(p.layout, Layout::Rgb);
+        // 100×128/255 + 0 = 50.2; 200×128/255 + 128×127/255 = 164.2; 0 + 63.75
+        assert_eq!(p.data, vec![0, 128, 128, 10, 20, 30, 50, 164, 64]);
+        // Gray over a colour becomes colour; over a gray it stays gray.
+        let p = px(Layout::GrayAlpha, &[7, 0, 50, 255]).flatten_on(teal);
+        assert_eq!(
+            (p.layout, p.data),
+            (Layout::Rgb, vec![0, 128, 128, 50, 50, 50])
+        );
+        let p = px(Layout::GrayAlpha, &[7, 0, 50, 255]).flatten_on(Background([9, 9, 9]));
+        assert_eq!((p.layout, p.data), (Layout::Gray, vec![9, 50]));
+        // Opaque pixels are untouched.
+        let p = px(Layout::Rgb, &[1, 2, 3]).flatten_on(teal);
+        assert_eq!((p.layout, p.data), (Layout::Rgb, vec![1, 2, 3]));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::*;
 use crate::ops::sized as ops;
 
+mod avif;
 mod formats;
 mod geometry;
 mod hostile;
@@ -136,6 +137,13 @@ fn decode_output(e: &Encoded) -> (Vec<u8>, usize) {
             } else {
                 (img.into_rgb8().into_raw(), 3)
             }
+        }
+        OutputFormat::Avif => {
+            assert_eq!(&e.bytes[4..12], b"ftypavif");
+            assert_eq!(sniff(&e.bytes), None, "AVIF is no source format");
+            let (rgba, w, h) = tofu_libavif::decode_rgba(&e.bytes).unwrap();
+            assert_eq!((w, h), (e.width, e.height));
+            (rgba, 4)
         }
     }
 }

@@ -56,7 +56,12 @@ fn coefficient_memory_of_a_50_mp_progressive_file() {
     let mut lines = Vec::new();
     for (denom, luma_k, chroma_k) in [(8u32, 1usize, 2usize), (4, 2, 4), (2, 4, 8)] {
         let (w, h) = scaled_size(W, H, denom);
-        let whole = Window { x: 0, y: 0, width: w, height: h };
+        let whole = Window {
+            x: 0,
+            y: 0,
+            width: w,
+            height: h,
+        };
         let bytes = coefficient_bytes(&jpeg, denom, whole, limits).unwrap();
         // Kept values (2 bytes each), plus 8 bytes of non-zero history per block of every
         // component with a refinement scan that is decoded (luma needs none at 1/8).
@@ -64,7 +69,10 @@ fn coefficient_memory_of_a_50_mp_progressive_file() {
         let want = luma * (2 * luma_k * luma_k + luma_history)
             + 2 * chroma * (2 * chroma_k * chroma_k + 8);
         // The kept blocks are the window's (the MCU grid's last partial row and column aside).
-        assert!(bytes <= want && bytes * 100 >= want * 99, "1/{denom}: {bytes} vs {want}");
+        assert!(
+            bytes <= want && bytes * 100 >= want * 99,
+            "1/{denom}: {bytes} vs {want}"
+        );
         lines.push(format!(
             "1/{denom}: {:.1} MB ({:.1}% of libjpeg's {:.1} MB)",
             bytes as f64 / 1e6,

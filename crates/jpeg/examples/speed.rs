@@ -10,10 +10,17 @@ fn main() {
     let (mut ta, mut tb) = (0f64, 0f64);
     for path in std::env::args().skip(1) {
         let source = std::fs::read(&path).unwrap();
-        let reps = 5;
+        // ONLY=libjpeg or ONLY=tofu runs one side (for callgrind's instruction counts).
+        let only = std::env::var("ONLY").unwrap_or_default();
+        let reps = if only.is_empty() { 5 } else { 1 };
         let t = Instant::now();
         let mut dims = (0, 0);
         for _ in 0..reps {
+            if only == "tofu" {
+                let d = Decoder::new(&source).unwrap();
+                dims = tofu_jpeg::scaled_size(d.header().width, d.header().height, denom);
+                break;
+            }
             let mut d = Decoder::new(&source).unwrap();
             let s = d.scale(denom, Output::Rgb).unwrap();
             dims = (s.width, s.height);
@@ -21,7 +28,7 @@ fn main() {
         }
         let a = t.elapsed().as_secs_f64() / reps as f64;
         let t = Instant::now();
-        for _ in 0..reps {
+        for _ in 0..if only == "libjpeg" { 0 } else { reps } {
             let win = Window {
                 x: 0,
                 y: 0,

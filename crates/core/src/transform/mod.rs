@@ -142,7 +142,7 @@ pub fn run_until(
     let (pixels, crop) = match opened.header {
         Header::Jpeg { header, adobe } => {
             let denom = header.choose_scale(crop, out_w, out_h);
-            let decoded = header.decode(source, denom, crop, out_w, out_h, adobe)?;
+            let decoded = header.decode(source, denom, crop, out_w, out_h, adobe, &deadline)?;
             (decoded.pixels, decoded.crop)
         }
         Header::Other(header) => {
@@ -195,7 +195,15 @@ pub fn decode_rgb_upright(
     let pixels = match opened.header {
         Header::Jpeg { header, adobe } => {
             header
-                .decode(source, 1, Rect::full(w, h), w, h, adobe)?
+                .decode(
+                    source,
+                    1,
+                    Rect::full(w, h),
+                    w,
+                    h,
+                    adobe,
+                    &Deadline::after(PROCESSING_DEADLINE),
+                )?
                 .pixels
         }
         Header::Other(header) => header.decode()?,

@@ -1,0 +1,264 @@
+//! Entropy decoding of one block, for each kind of scan, into the reduced store: the values of
+//! the coefficients inside the k×k window (`slots` maps a zigzag index to its place there, or
+//! [`OUT`]) and, when an AC refinement scan will need it, one bit per coefficient saying whether
+//! it is non-zero (the "history" a refinement scan is parsed with, for every coefficient of the
+//! band, whether its value is kept or not). Mirrors libjpeg's jdhuff.c and jdphuff.c.
+
+use crate::header::NATURAL;
+use crate::huffman::{Bits, Table};
+use crate::Error;
+
+/// A zigzag index whose coefficient is not kept.
+pub const OUT: u8 = 0xFF;
+
+/// Where a block's decoded values go; `None` parts are decoded and dropped.
+pub struct Slot<'s> {
+    pub values: Option<&'s mut [i16]>,
+    pub nonzero: Option<&'s mut u64>,
+}
+
+/// The place of zigzag index `z` (≤ 63; libjpeg maps a run past 63 to 63).
+#[inline]
+fn zz(z: usize) -> usize {
+    z.min(63)
+}
+
+#[inline]
+fn store(slot: &mut Slot<'_>, slots: &[u8; 64], z: usize, v: i16) {
+    if let Some(values) = slot.values.as_deref_mut() {
+        let i = slots[z];
+        if i != OUT {
+            if let Some(c) = values.get_mut(usize::from(i)) {
+                *c = v;
+            }
+        }
+    }
+    if v != 0 {
+        if let Some(nz) = slot.nonzero.as_deref_mut() {
+            *nz |= 1 << z;
+        }
+    }
+}
+
+/// A block of a sequential scan (DC and all AC terms). Sequential files never need the
+/// non-zero history: only the kept values are written.
+pub fn sequential(
+    bits: &mut Bits<'_>,
+    dc: &Table,
+    ac: &Table,
+    pred: &mut i32,
+    slot: &mut Slot<'_>,
+    slots: &[u8; 64],
+) -> Result<(), Error> {
+    let s = bits.decode(dc)?;
+    *pred = pred.wrapping_add(bits.receive_extend(u32::from(s)));
+    let mut values = slot.values.as_deref_mut();
+    if let Some(c) = values.as_deref_mut().and_then(|v| v.first_mut()) {
+        *c = *pred as i16;
+    }
+    let mut k = 1usize;
+    while k < 64 {
+        let (run, v) = match bits.fast_ac(ac) {
+            Some(rv) => rv,
+            None => {
+                let rs = bits.decode(ac)?;
+                let (r, s) = (usize::from(rs >> 4), u32::from(rs & 15));
+                if s == 0 {
+                    if r == 15 {
+                        k += 16;
+                        continue;
+                    }
+                    break;
+                }
+                (r, bits.receive_extend(s))
+            }
+        };
+        k += run;
+        if let Some(values) = values.as_deref_mut() {
+            let i = slots[zz(k)];
+            if i != OUT {
+                if let Some(c) = values.get_mut(usize::from(i)) {
+                    *c = v as i16;
+                }
+            }
+        }
+        k += 1;
+    }
+    Ok(())
+}
+
+/// A block of a progressive DC first scan.
+pub fn dc_first(
+    bits: &mut Bits<'_>,
+    dc: &Table,
+    pred: &mut i32,
+    al: u8,
+    slot: &mut Slot<'_>,
+) -> Result<(), Error> {
+    let s = bits.decode(dc)?;
+    *pred = pred.wrapping_add(bits.receive_extend(u32::from(s)));
+    if let Some(c) = slot.values.as_deref_mut().and_then(|v| v.first_mut()) {
+        *c = pred.wrapping_shl(u32::from(al)) as i16;
+    }
+    Ok(())
+}
+
+/// A block of a progressive DC refinement scan.
+pub fn dc_refine(bits: &mut Bits<'_>, al: u8, slot: &mut Slot<'_>) {
+    if bits.bit() {
+        if let Some(c) = slot.values.as_deref_mut().and_then(|v| v.first_mut()) {
+            *c |= 1 << al;
+        }
+    }
+}
+
+/// The parameters of an AC scan.
+pub struct Band<'t> {
+    pub table: &'t Table,
+    pub ss: usize,
+    pub se: usize,
+    pub al: u8,
+}
+
+/// A block of a progressive AC first scan.
+pub fn ac_first(
+    bits: &mut Bits<'_>,
+    band: &Band<'_>,
+    eobrun: &mut u32,
+    slot: &mut Slot<'_>,
+    slots: &[u8; 64],
+) -> Result<(), Error> {
+    if *eobrun > 0 {
+        *eobrun -= 1;
+        return Ok(());
+    }
+    let mut k = band.ss;
+    while k <= band.se {
+        let rs = bits.decode(band.table)?;
+        let (r, s) = (u32::from(rs >> 4), u32::from(rs & 15));
+        if s != 0 {
+            k += r as usize;
+            let v = bits.receive_extend(s).wrapping_shl(u32::from(band.al));
+            store(slot, slots, zz(k), v as i16);
+        } else if r == 15 {
+            k += 15;
+        } else {
+            *eobrun = (1 << r) + bits.get(r) - 1;
+            break;
+        }
+        k += 1;
+    }
+    Ok(())
+}
+
+/// A block of a progressive AC refinement scan. `slot.nonzero` must be there (the caller
+/// tracks it for every component with a refinement scan).
+pub fn ac_refine(
+    bits: &mut Bits<'_>,
+    band: &Band<'_>,
+    eobrun: &mut u32,
+    slot: &mut Slot<'_>,
+    slots: &[u8; 64],
+) -> Result<(), Error> {
+    let p1: i16 = 1 << band.al;
+    let mut nz = slot.nonzero.as_deref().copied().unwrap_or(0);
+    let mut values = slot.values.as_deref_mut();
+    let mut k = band.ss;
+    if *eobrun == 0 {
+        while k <= band.se {
+            let rs = bits.decode(band.table)?;
+            let mut r = i32::from(rs >> 4);
+            let s = rs & 15;
+            let mut new = 0i16;
+            if s != 0 {
+                new = if bits.bit() { p1 } else { -p1 };
+            } else if r != 15 {
+                *eobrun = 1 << r;
+                if r != 0 {
+                    *eobrun += bits.get(r as u32);
+                }
+                break;
+            }
+            while k <= band.se {
+                if nz & (1 << k) != 0 {
+                    correct(bits, &mut values, slots, k, p1);
+                } else {
+                    r -= 1;
+                    if r < 0 {
+                        break;
+                    }
+                }
+                k += 1;
+            }
+            if new != 0 {
+                let z = zz(k);
+                nz |= 1 << z;
+                if let Some(values) = values.as_deref_mut() {
+                    let i = slots[z];
+                    if i != OUT {
+                        if let Some(c) = values.get_mut(usize::from(i)) {
+                            *c = new;
+                        }
+                    }
+                }
+            }
+            k += 1;
+        }
+    }
+    if *eobrun > 0 {
+        while k <= band.se {
+            if nz & (1 << k) != 0 {
+                correct(bits, &mut values, slots, k, p1);
+            }
+            k += 1;
+        }
+        *eobrun -= 1;
+    }
+    if let Some(n) = slot.nonzero.as_deref_mut() {
+        *n = nz;
+    }
+    Ok(())
+}
+
+/// Reads the correction bit of the non-zero coefficient at zigzag index `z` and applies it to
+/// the kept value, if it is kept.
+#[inline]
+fn correct(
+    bits: &mut Bits<'_>,
+    values: &mut Option<&mut [i16]>,
+    slots: &[u8; 64],
+    z: usize,
+    p1: i16,
+) {
+    if !bits.bit() {
+        return;
+    }
+    let i = slots[z];
+    if i == OUT {
+        return;
+    }
+    if let Some(c) = values
+        .as_deref_mut()
+        .and_then(|v| v.get_mut(usize::from(i)))
+    {
+        if *c & p1 == 0 {
+            *c = if *c >= 0 {
+                c.wrapping_add(p1)
+            } else {
+                c.wrapping_sub(p1)
+            };
+        }
+    }
+}
+
+/// The zigzag-index → kept-slot map for a k×k window.
+pub fn slots(k: usize) -> [u8; 64] {
+    let mut slots = [OUT; 64];
+    for (z, &n) in NATURAL.iter().enumerate() {
+        let (row, col) = (usize::from(n) / 8, usize::from(n) % 8);
+        if row < k && col < k {
+            slots[z] = (row * k + col) as u8;
+        }
+    }
+    slots
+}

@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::*;
 use crate::ops::sized as ops;
 
+mod colour;
 mod formats;
 mod geometry;
 mod hostile;

@@ -291,6 +291,35 @@ impl Source {
     }
 }
 
+/// Takes `profile` as the embedded profile of a small RGB image, a grey one and a CMYK one and
+/// converts their pixels, as the pipeline would: what the `colour` fuzz target drives, since the
+/// pipeline reaches a profile only through a container. Returns the notes of those it ignored.
+pub fn exercise(profile: &[u8]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (model, layout, data) in [
+        (Model::Rgb, Layout::Rgba, vec![0u8, 64, 128, 255, 255, 192, 32, 7]),
+        (Model::Gray, Layout::Gray, vec![0, 17, 128, 255]),
+    ] {
+        let mut colour = Colour::new(Embedded::Icc(profile.to_vec()), model);
+        let mut pixels = Pixels {
+            width: (data.len() / layout.channels()) as u32,
+            height: 1,
+            data,
+            layout,
+        };
+        colour.apply(&mut pixels);
+        notes.extend(colour.note().map(str::to_string));
+    }
+    for inverted in [false, true] {
+        let mut colour = Colour::new(Embedded::Icc(profile.to_vec()), Model::Cmyk { inverted });
+        let mut data = vec![0, 0, 0, 0, 255, 128, 64, 32];
+        colour.cmyk_to_rgb(&mut data, 2);
+        assert_eq!(data.len(), 6, "CMYK to RGB keeps every pixel");
+        notes.extend(colour.note().map(str::to_string));
+    }
+    notes
+}
+
 /// A grey profile with sRGB's white (D65) and curve: the output of grey images.
 fn srgb_gray() -> Result<Profile, String> {
     let curve =

@@ -29,6 +29,7 @@ mod resize;
 mod sniff;
 
 pub use bounds::{Deadline, PROCESSING_DEADLINE};
+pub use colour::exercise as exercise_colour_profile;
 pub use geometry::{plan, Plan, Rect};
 pub use orientation::Orientation;
 pub use sniff::{sniff, SourceFormat};

@@ -147,3 +147,21 @@ fn a_broken_profile_is_a_note_not_an_error() {
     let note = out.colour_note.expect("a note");
     assert!(note.contains("ignored"), "{note}");
 }
+
+#[test]
+fn hostile_profiles_are_ignored_quickly() {
+    for name in [
+        "icc-segments.jpg",
+        "icc-lies.jpg",
+        "icc-huge-clut.jpg",
+        "iccp-garbage.png",
+        "iccp-lies.webp",
+    ] {
+        let source = testdata(&format!("hostile/{name}"));
+        let started = Instant::now();
+        let out = run_ok(&source, &job(ops(Some(64), Some(64), false), None));
+        let note = out.colour_note.unwrap_or_else(|| panic!("{name}: no note"));
+        assert!(note.contains("ignored"), "{name}: {note}");
+        assert!(started.elapsed().as_millis() < 2000, "{name}: {:?}", started.elapsed());
+    }
+}

@@ -297,7 +297,11 @@ impl Source {
 pub fn exercise(profile: &[u8]) -> Vec<String> {
     let mut notes = Vec::new();
     for (model, layout, data) in [
-        (Model::Rgb, Layout::Rgba, vec![0u8, 64, 128, 255, 255, 192, 32, 7]),
+        (
+            Model::Rgb,
+            Layout::Rgba,
+            vec![0u8, 64, 128, 255, 255, 192, 32, 7],
+        ),
         (Model::Gray, Layout::Gray, vec![0, 17, 128, 255]),
     ] {
         let mut colour = Colour::new(Embedded::Icc(profile.to_vec()), model);

@@ -162,6 +162,10 @@ fn hostile_profiles_are_ignored_quickly() {
         let out = run_ok(&source, &job(ops(Some(64), Some(64), false), None));
         let note = out.colour_note.unwrap_or_else(|| panic!("{name}: no note"));
         assert!(note.contains("ignored"), "{name}: {note}");
-        assert!(started.elapsed().as_millis() < 2000, "{name}: {:?}", started.elapsed());
+        assert!(
+            started.elapsed().as_millis() < 2000,
+            "{name}: {:?}",
+            started.elapsed()
+        );
     }
 }

@@ -649,20 +649,37 @@ mod tests {
         let p3 = p3.source.as_ref().unwrap();
         let again = Colour::new(Embedded::Icc(display_p3()), Model::Rgb);
         let again = again.source.as_ref().unwrap();
-        let first = p3.transform(PixelFormat::RGB_8, PixelFormat::RGB_8).unwrap();
-        let second = again.transform(PixelFormat::RGB_8, PixelFormat::RGB_8).unwrap();
+        let first = p3
+            .transform(PixelFormat::RGB_8, PixelFormat::RGB_8)
+            .unwrap();
+        let second = again
+            .transform(PixelFormat::RGB_8, PixelFormat::RGB_8)
+            .unwrap();
         assert!(Rc::ptr_eq(&first, &second), "the same profile builds once");
-        let rgba = p3.transform(PixelFormat::RGBA_8, PixelFormat::RGBA_8).unwrap();
-        assert!(!Rc::ptr_eq(&first, &rgba), "another pixel format, another transform");
+        let rgba = p3
+            .transform(PixelFormat::RGBA_8, PixelFormat::RGBA_8)
+            .unwrap();
+        assert!(
+            !Rc::ptr_eq(&first, &rgba),
+            "another pixel format, another transform"
+        );
         let adobe = Colour::new(Embedded::Icc(adobe_rgb()), Model::Rgb);
         let other = adobe.source.as_ref().unwrap();
-        let other = other.transform(PixelFormat::RGB_8, PixelFormat::RGB_8).unwrap();
-        assert!(!Rc::ptr_eq(&first, &other), "another profile, another transform");
+        let other = other
+            .transform(PixelFormat::RGB_8, PixelFormat::RGB_8)
+            .unwrap();
+        assert!(
+            !Rc::ptr_eq(&first, &other),
+            "another profile, another transform"
+        );
         // A profile that differs in one byte (its last) is another key.
         let mut renamed = display_p3();
         let n = renamed.len();
         renamed[n - 1] ^= 1;
-        if let Some(s) = Colour::new(Embedded::Icc(renamed), Model::Rgb).source.as_ref() {
+        if let Some(s) = Colour::new(Embedded::Icc(renamed), Model::Rgb)
+            .source
+            .as_ref()
+        {
             let t = s.transform(PixelFormat::RGB_8, PixelFormat::RGB_8).unwrap();
             assert!(!Rc::ptr_eq(&first, &t));
         }

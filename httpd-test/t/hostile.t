@@ -30,7 +30,8 @@ my %hostile = (
         truncated.webp html.jpg svg.jpg empty.jpg only-magic.jpg)),
     (map { $_ => 200 } qw(idat-bomb.png ztxt-bomb.png itxt-bomb.png iccp-bomb.png chunk-flood.png
         big-rgba16.png frame-flood.gif frame-flood.webp truncated-data.jpg exif-loop.jpg
-        exif-overrun.jpg)),
+        exif-overrun.jpg icc-segments.jpg icc-lies.jpg icc-huge-clut.jpg iccp-garbage.png
+        iccp-lies.webp)),
 );
 
 # Every image file under the corpus folders, as ids relative to the store.

@@ -211,6 +211,17 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
         }
         reply.notes.push(("tofu-storage", "fallback".to_string()));
     }
+    if reply.log.is_none() {
+        // Served, but the source's colour profile was ignored (taken as sRGB): why, for
+        // `LogLevel tofu:debug`.
+        if let Some(note) = reply
+            .image
+            .as_ref()
+            .and_then(|r| r.encoded.colour_note.as_ref())
+        {
+            reply.log = Some((LogLevel::Debug, format!("{note} [{}]", request.raw_path)));
+        }
+    }
     let total = started.elapsed();
     process.metrics.record(&observation(
         &reply, request, &timings, role, rejected, total,

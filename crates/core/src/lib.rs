@@ -30,8 +30,9 @@ pub mod url;
 
 /// Version of the image pipeline; part of every ETag so a pipeline change invalidates caches.
 /// Bump it whenever output bytes change for the same input (2: libjpeg decode with a 1.3
-/// shrink-on-load margin, baseline thumbnails with optimised Huffman tables).
-pub const PIPELINE_VERSION: u32 = 2;
+/// shrink-on-load margin, baseline thumbnails with optimised Huffman tables; 3: embedded ICC
+/// profiles converted to sRGB, untagged CMYK through a FOGRA39 profile).
+pub const PIPELINE_VERSION: u32 = 3;
 
 /// The repository's testdata/ (test images with their licences), for the unit tests.
 #[cfg(test)]

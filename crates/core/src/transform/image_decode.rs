@@ -11,6 +11,7 @@ use image::codecs::webp::WebPDecoder;
 use image::{ColorType, ImageDecoder, ImageError};
 
 use super::bounds::{alloc_budget, Deadline, DeadlineReader};
+use super::colour::{Embedded, Model};
 use super::pixels::{narrow_16_to_8, Layout, Pixels};
 use super::sniff::SourceFormat;
 use crate::error::TofuError;
@@ -20,6 +21,8 @@ pub struct OtherHeader<'a> {
     format: SourceFormat,
     decoder: Box<dyn ImageDecoder + 'a>,
     deadline: Deadline,
+    /// The PNG `iCCP` or WebP `ICCP` profile (GIF has none).
+    pub icc: Embedded,
 }
 
 impl<'a> OtherHeader<'a> {
@@ -61,10 +64,16 @@ impl<'a> OtherHeader<'a> {
             }
         };
         decoder.set_limits(limits).map_err(bad)?;
+        let icc = match decoder.icc_profile() {
+            Ok(Some(bytes)) => Embedded::Icc(bytes),
+            Ok(None) => Embedded::None,
+            Err(_) => Embedded::Unreadable(format!("the {} profile is corrupt", format.name())),
+        };
         Ok(OtherHeader {
             format,
             decoder,
             deadline,
+            icc,
         })
     }
 
@@ -72,6 +81,14 @@ impl<'a> OtherHeader<'a> {
     pub fn dimensions(&self) -> (u64, u64) {
         let (w, h) = self.decoder.dimensions();
         (u64::from(w), u64::from(h))
+    }
+
+    /// What the decoded pixels will be, for matching them with a colour profile.
+    pub fn model(&self) -> Model {
+        match self.decoder.color_type() {
+            ColorType::L8 | ColorType::La8 | ColorType::L16 | ColorType::La16 => Model::Gray,
+            _ => Model::Rgb,
+        }
     }
 
     /// Decodes the (first) image to 8 bits per sample.

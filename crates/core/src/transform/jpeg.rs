@@ -7,9 +7,10 @@
 //! every browser, such images are served; only fatal errors refuse the source.
 
 use super::bounds::{Deadline, MAX_SCAN_LIMIT};
+use super::colour::{self, Colour, Embedded};
 use super::geometry::Rect;
 use super::libjpeg::{ColorSpace, Decoder, Output, Scaled};
-use super::pixels::{cmyk_to_rgb_in_place, Layout, Pixels};
+use super::pixels::{Layout, Pixels};
 use crate::error::TofuError;
 
 /// How much larger than the output the DCT-scaled crop window must stay on each axis.
@@ -40,12 +41,56 @@ pub const SHRINK_ON_LOAD_MARGIN: f64 = 1.3;
 pub const REDUCED_JPEG: bool = cfg!(feature = "reduced-jpeg");
 
 /// What the markers before the first scan say, found without decoding.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Markers<'a> {
     /// An Adobe APP14 segment is present: CMYK values are stored inverted (Photoshop's way).
     pub adobe: bool,
     /// The TIFF data of the first `Exif\0\0` APP1 segment.
     pub exif: Option<&'a [u8]>,
+    /// The `ICC_PROFILE` APP2 segments in file order: (sequence number, count, data).
+    pub icc: Vec<(u8, u8, &'a [u8])>,
+}
+
+/// The signature that starts an APP2 segment holding (a part of) an ICC profile.
+const ICC_SIGNATURE: &[u8] = b"ICC_PROFILE\0";
+
+impl Markers<'_> {
+    /// The embedded ICC profile, its segments put together by sequence number (1..=count, each
+    /// once, all agreeing on the count, as the ICC spec's Annex B says), or why it cannot be.
+    /// The bytes are copied only when the total is within [`colour::MAX_PROFILE_BYTES`].
+    pub fn icc_profile(&self) -> Embedded {
+        let Some(&(_, count, _)) = self.icc.first() else {
+            return Embedded::None;
+        };
+        let mut parts: Vec<Option<&[u8]>> = vec![None; usize::from(count)];
+        for &(seq, n, data) in &self.icc {
+            let slot = usize::from(seq)
+                .checked_sub(1)
+                .and_then(|i| parts.get_mut(i));
+            match slot {
+                Some(slot @ None) if n == count => *slot = Some(data),
+                _ => {
+                    return Embedded::Unreadable(format!(
+                        "ICC_PROFILE segment {seq} of {n} does not fit (count {count})"
+                    ))
+                }
+            }
+        }
+        if count == 0 || parts.iter().any(Option::is_none) {
+            return Embedded::Unreadable(format!(
+                "ICC_PROFILE segments missing: {} of {count}",
+                self.icc.len()
+            ));
+        }
+        let total: usize = parts.iter().flatten().map(|p| p.len()).sum();
+        if total > colour::MAX_PROFILE_BYTES {
+            return Embedded::Unreadable(format!(
+                "{total} bytes, above the bound of {}",
+                colour::MAX_PROFILE_BYTES
+            ));
+        }
+        Embedded::Icc(parts.into_iter().flatten().flatten().copied().collect())
+    }
 }
 
 /// Walks the marker segments from SOI to the first SOS (never into entropy-coded data), tolerating
@@ -86,6 +131,8 @@ pub fn markers(source: &[u8]) -> Markers<'_> {
             found.adobe = true;
         } else if marker == 0xE1 && found.exif.is_none() && body.starts_with(b"Exif\0\0") {
             found.exif = Some(&body[6..]);
+        } else if marker == 0xE2 && body.len() >= 14 && body.starts_with(ICC_SIGNATURE) {
+            found.icc.push((body[12], body[13], &body[14..]));
         }
         pos += 2 + len;
     }
@@ -124,11 +171,22 @@ impl<'a> JpegHeader<'a> {
         choose_denominator(crop, out_width, out_height, SHRINK_ON_LOAD_MARGIN)
     }
 
+    /// What the decoded pixels will be, for matching them with a colour profile; `adobe`: an
+    /// Adobe APP14 marker is present (CMYK stored inverted).
+    pub fn model(&self, adobe: bool) -> colour::Model {
+        match self.decoder.header().color_space {
+            ColorSpace::Gray => colour::Model::Gray,
+            ColorSpace::Cmyk | ColorSpace::Ycck => colour::Model::Cmyk { inverted: adobe },
+            _ => colour::Model::Rgb,
+        }
+    }
+
     /// Decodes, at `1/denom` scale, the part of the image that `crop` (in stored pixels) and
     /// the resampler's reach around it (Lanczos3: 3 output pixels) need: gray stays gray,
-    /// CMYK/YCCK becomes RGB, everything else RGB. Rows below the window are never decoded;
-    /// rows above and columns outside skip the IDCT and colour conversion. With
-    /// [`REDUCED_JPEG`], scaled decodes go through tofu-jpeg where it covers the file.
+    /// CMYK/YCCK becomes sRGB through `colour` (its profile, else the default CMYK one),
+    /// everything else RGB. Rows below the window are never decoded; rows above and columns
+    /// outside skip the IDCT and colour conversion. With [`REDUCED_JPEG`], scaled decodes go
+    /// through tofu-jpeg where it covers the file.
     #[allow(clippy::too_many_arguments)]
     pub fn decode(
         self,
@@ -137,7 +195,7 @@ impl<'a> JpegHeader<'a> {
         crop: Rect,
         out_width: u32,
         out_height: u32,
-        adobe: bool,
+        colour: &mut Colour,
         deadline: &Deadline,
     ) -> Result<Decoded, TofuError> {
         self.decode_with(
@@ -146,7 +204,7 @@ impl<'a> JpegHeader<'a> {
             crop,
             out_width,
             out_height,
-            adobe,
+            colour,
             deadline,
             REDUCED_JPEG,
         )
@@ -162,7 +220,7 @@ impl<'a> JpegHeader<'a> {
         crop: Rect,
         out_width: u32,
         out_height: u32,
-        adobe: bool,
+        colour: &mut Colour,
         deadline: &Deadline,
         reduced: bool,
     ) -> Result<Decoded, TofuError> {
@@ -199,7 +257,7 @@ impl<'a> JpegHeader<'a> {
             .map_err(corrupt)?;
         let mut data = window.data;
         if output == Output::Cmyk {
-            cmyk_to_rgb_in_place(&mut data, adobe);
+            colour.cmyk_to_rgb(&mut data, window.width);
         }
         let pixels = Pixels {
             data,
@@ -489,6 +547,55 @@ mod tests {
         assert_eq!(markers(&[0xFF, 0xD8]), Markers::default());
     }
 
+    /// A JPEG whose APP2 segments carry `parts` as (sequence number, count, data).
+    fn with_icc(parts: &[(u8, u8, &[u8])]) -> Vec<u8> {
+        let mut jpeg = vec![0xFF, 0xD8];
+        for &(seq, count, data) in parts {
+            let len = u16::try_from(2 + ICC_SIGNATURE.len() + 2 + data.len()).unwrap();
+            jpeg.extend_from_slice(&[0xFF, 0xE2]);
+            jpeg.extend_from_slice(&len.to_be_bytes());
+            jpeg.extend_from_slice(ICC_SIGNATURE);
+            jpeg.extend_from_slice(&[seq, count]);
+            jpeg.extend_from_slice(data);
+        }
+        jpeg.extend_from_slice(&[0xFF, 0xDA, 0, 2]);
+        jpeg
+    }
+
+    #[test]
+    fn icc_segments_are_put_together_by_sequence_number() {
+        let icc = |parts: &[(u8, u8, &[u8])]| markers(&with_icc(parts)).icc_profile();
+        assert_eq!(icc(&[]), Embedded::None);
+        assert_eq!(icc(&[(1, 1, b"whole")]), Embedded::Icc(b"whole".to_vec()));
+        // Out of order in the file: the sequence numbers decide.
+        assert_eq!(
+            icc(&[(3, 3, b"C"), (1, 3, b"A"), (2, 3, b"B")]),
+            Embedded::Icc(b"ABC".to_vec())
+        );
+        for bad in [
+            &[(1, 2, &b"A"[..])][..],      // one missing
+            &[(1, 2, b"A"), (1, 2, b"A")], // twice the same
+            &[(1, 2, b"A"), (2, 3, b"B")], // counts disagree
+            &[(0, 1, b"A")],               // sequence numbers start at 1
+            &[(2, 1, b"A")],               // past the count
+            &[(1, 0, b"A")],               // no count
+        ] {
+            assert!(matches!(icc(bad), Embedded::Unreadable(_)), "{bad:?}");
+        }
+        // A segment too short for its header is not a profile part.
+        let mut short = vec![0xFF, 0xD8, 0xFF, 0xE2, 0, 14];
+        short.extend_from_slice(ICC_SIGNATURE);
+        assert_eq!(markers(&short).icc_profile(), Embedded::None);
+        // Above the bound: refused before any copy (255 segments of 65519 bytes is the most a
+        // JPEG holds; 70 of them pass 4 MiB).
+        let big = vec![0u8; 65519];
+        let parts: Vec<(u8, u8, &[u8])> = (1..=70).map(|i| (i, 70, &big[..])).collect();
+        match icc(&parts) {
+            Embedded::Unreadable(why) => assert!(why.contains("above the bound"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// 1/8-scale pixels with the skippable scans left out are the pixels of the full decode,
     /// on testdata's progressive JPEG and on every progressive photo of bench/corpus when it has
     /// been built.
@@ -560,7 +667,15 @@ mod tests {
         let header = JpegHeader::read(&bad).unwrap();
         assert_eq!(header.dimensions(), (600, 400));
         let decoded = header
-            .decode(&bad, 4, Rect::full(600, 400), 75, 50, false, &later())
+            .decode(
+                &bad,
+                4,
+                Rect::full(600, 400),
+                75,
+                50,
+                &mut Colour::new(Embedded::None, colour::Model::Rgb),
+                &later(),
+            )
             .unwrap();
         assert_eq!((decoded.pixels.width, decoded.pixels.height), (150, 100));
     }
@@ -585,9 +700,10 @@ mod tests {
             };
             for denom in [2, 4, 8] {
                 let decode = |reduced: bool| {
-                    JpegHeader::read(&source)
-                        .unwrap()
-                        .decode_with(&source, denom, crop, 40, 30, false, &later(), reduced)
+                    let header = JpegHeader::read(&source).unwrap();
+                    let mut colour = Colour::new(Embedded::None, header.model(false));
+                    header
+                        .decode_with(&source, denom, crop, 40, 30, &mut colour, &later(), reduced)
                         .unwrap()
                 };
                 let (a, b) = (decode(true), decode(false));

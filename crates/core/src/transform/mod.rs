@@ -9,15 +9,15 @@
 //! 3. a JPEG is decoded at the smallest DCT scale (1/8, 1/4, 1/2) that still leaves the Lanczos
 //!    pass a reduction of at least 2× ("shrink on load", as libvips does);
 //! 4. the crop window is resampled with Lanczos3 in the stored orientation;
-//! 5. only the small result is rotated/flipped upright, then encoded.
+//! 5. an embedded colour profile is honoured on the small result ([`colour`]: to sRGB, before
+//!    the orientation; CMYK at decode, on the shrunk-on-load window);
+//! 6. only the small result is rotated/flipped upright, then encoded.
 //!
 //! Time and work are bounded too ([`bounds`]): the whole run must finish within
 //! [`PROCESSING_DEADLINE`], and a progressive JPEG may not have more scans than its size allows.
-//!
-//! TODO: colour profiles. An embedded ICC profile is ignored (pixels are taken as sRGB) and no
-//! profile is written; ICC → sRGB conversion is not done yet.
 
 mod bounds;
+mod colour;
 mod encode;
 mod geometry;
 mod jpeg;
@@ -29,6 +29,7 @@ mod resize;
 mod sniff;
 
 pub use bounds::{Deadline, PROCESSING_DEADLINE};
+pub use colour::exercise as exercise_colour_profile;
 pub use geometry::{plan, Plan, Rect};
 pub use orientation::Orientation;
 pub use sniff::{sniff, SourceFormat};
@@ -37,6 +38,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::TofuError;
 use crate::ops::{Background, Ops, OutputFormat};
+use colour::{Colour, Embedded};
 use image_decode::OtherHeader;
 use jpeg::JpegHeader;
 
@@ -66,6 +68,8 @@ pub struct Encoded {
     pub height: u32,
     /// Where the time went, for the per-request notes and the CLI.
     pub stages: StageTimes,
+    /// Why the source's colour profile was ignored, if it was: a debug log line.
+    pub colour_note: Option<String>,
 }
 
 /// Time spent in each stage of one transform: operators read them in the access log
@@ -139,13 +143,16 @@ pub fn run_until(
     let crop = orientation.to_stored(plan.crop, upright_w, upright_h);
     let (out_w, out_h) = orientation.swap_size(plan.width, plan.height);
 
-    let (pixels, crop) = match opened.header {
+    let (pixels, crop, mut colour) = match opened.header {
         Header::Jpeg { header, adobe } => {
+            let mut colour = Colour::new(opened.icc, header.model(adobe));
             let denom = header.choose_scale(crop, out_w, out_h);
-            let decoded = header.decode(source, denom, crop, out_w, out_h, adobe, &deadline)?;
-            (decoded.pixels, decoded.crop)
+            let decoded =
+                header.decode(source, denom, crop, out_w, out_h, &mut colour, &deadline)?;
+            (decoded.pixels, decoded.crop, colour)
         }
         Header::Other(header) => {
+            let colour = Colour::new(opened.icc, header.model());
             let mut pixels = header.decode()?;
             if (pixels.width, pixels.height) != (stored_w, stored_h) {
                 return Err(TofuError::Unprocessable(
@@ -153,13 +160,14 @@ pub fn run_until(
                 ));
             }
             pixels.drop_opaque_alpha();
-            (pixels, crop)
+            (pixels, crop, colour)
         }
     };
     deadline.check("decoding")?;
     let resizing = Instant::now();
     let decode = resizing - decoding;
-    let resized = resize::resize(pixels, crop, out_w, out_h)?;
+    let mut resized = resize::resize(pixels, crop, out_w, out_h)?;
+    colour.apply(&mut resized);
     let upright = orientation.apply(resized);
     deadline.check("resizing")?;
     let encoding = Instant::now();
@@ -181,33 +189,38 @@ pub fn run_until(
             resize: encoding - resizing,
             encode: encoding.elapsed(),
         },
+        colour_note: colour.note().map(str::to_string),
     })
 }
 
-/// The whole source decoded at full size and turned upright, as packed 8-bit RGB (alpha
-/// composited on white): the input of careful references in benchmarks and quality checks.
+/// The whole source decoded at full size, converted to sRGB and turned upright, as packed 8-bit
+/// RGB (alpha composited on white): the input of careful references in benchmarks and quality checks.
 pub fn decode_rgb_upright(
     source: &[u8],
     limits: &Limits,
 ) -> Result<(Vec<u8>, u32, u32), TofuError> {
     let opened = Opened::read(source, limits, Deadline::after(PROCESSING_DEADLINE))?;
     let (w, h) = opened.stored;
-    let pixels = match opened.header {
+    let (mut pixels, mut colour) = match opened.header {
         Header::Jpeg { header, adobe } => {
-            header
-                .decode(
-                    source,
-                    1,
-                    Rect::full(w, h),
-                    w,
-                    h,
-                    adobe,
-                    &Deadline::after(PROCESSING_DEADLINE),
-                )?
-                .pixels
+            let mut colour = Colour::new(opened.icc, header.model(adobe));
+            let decoded = header.decode(
+                source,
+                1,
+                Rect::full(w, h),
+                w,
+                h,
+                &mut colour,
+                &Deadline::after(PROCESSING_DEADLINE),
+            )?;
+            (decoded.pixels, colour)
         }
-        Header::Other(header) => header.decode()?,
+        Header::Other(header) => {
+            let colour = Colour::new(opened.icc, header.model());
+            (header.decode()?, colour)
+        }
     };
+    colour.apply(&mut pixels);
     let upright = opened
         .orientation
         .apply(pixels.flatten_on(Background::WHITE).expand_gray());
@@ -221,6 +234,8 @@ struct Opened<'a> {
     stored: (u32, u32),
     orientation: Orientation,
     header: Header<'a>,
+    /// The embedded colour profile, as found.
+    icc: Embedded,
 }
 
 enum Header<'a> {
@@ -240,9 +255,10 @@ impl<'a> Opened<'a> {
     ) -> Result<Opened<'a>, TofuError> {
         let format = sniff(source)
             .ok_or_else(|| TofuError::Unprocessable("not an image format we decode".to_string()))?;
-        let (header, orientation) = match format {
+        let (header, orientation, icc) = match format {
             SourceFormat::Jpeg => {
                 let markers = jpeg::markers(source);
+                let icc = markers.icc_profile();
                 let orientation = markers
                     .exif
                     .map_or(Orientation::UPRIGHT, orientation::from_exif_data);
@@ -253,19 +269,22 @@ impl<'a> Opened<'a> {
                         adobe: markers.adobe,
                     },
                     orientation,
+                    icc,
                 )
             }
             SourceFormat::Png | SourceFormat::WebP | SourceFormat::Gif => {
                 if let Some((w, h)) = image_decode::peek_dimensions(source, format) {
                     check_pixels(w, h, limits)?;
                 }
-                let header = OtherHeader::read(source, format, limits.max_source_pixels, deadline)?;
+                let mut header =
+                    OtherHeader::read(source, format, limits.max_source_pixels, deadline)?;
+                let icc = std::mem::replace(&mut header.icc, Embedded::None);
                 let orientation = if format == SourceFormat::Gif {
                     Orientation::UPRIGHT
                 } else {
                     orientation::from_container(source)
                 };
-                (Header::Other(header), orientation)
+                (Header::Other(header), orientation, icc)
             }
         };
         let (w, h) = match &header {
@@ -281,6 +300,7 @@ impl<'a> Opened<'a> {
             stored,
             orientation,
             header,
+            icc,
         })
     }
 }

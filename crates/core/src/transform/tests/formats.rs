@@ -14,11 +14,13 @@ fn jpeg_variants_decode() {
     let (got, _) = decode_output(&progressive);
     assert!(mean_diff(&want, &got) < 3.0);
 
-    // Adobe YCCK with inverted CMYK values: looks like the RGB original.
+    // Adobe YCCK with inverted CMYK values: looks like the RGB original. ImageMagick made it with
+    // the naive formula and no profile; the built-in FOGRA39 profile reads it as press colours,
+    // 20 from the original (the naive reading was 8; an un-inverted one, a negative, is >100).
     let cmyk = run_ok(&testdata("jpeg/cmyk.jpg"), &job(o, None));
     let (got, _) = decode_output(&cmyk);
     let diff = mean_diff(&want, &got);
-    assert!(diff < 12.0, "CMYK mean difference {diff}");
+    assert!(diff < 25.0, "CMYK mean difference {diff}");
 
     // Grayscale stays a one-channel JPEG.
     let gray = run_ok(&testdata("jpeg/grayscale.jpg"), &job(o, None));
@@ -70,11 +72,12 @@ fn plain_cmyk_without_adobe_marker_is_not_inverted() {
         let i = (4 * 16 + 8) * 3;
         [px[i], px[i + 1], px[i + 2]]
     };
+    // Through the built-in FOGRA39 profile, magenta + yellow ink is a press red (228, 8, 21).
     let red = centre(&plain);
-    assert!(red[0] > 240 && red[1] < 15 && red[2] < 15, "{red:?}");
-    // Read as Adobe-inverted, the same values mean full cyan and full black ink.
+    assert!(red[0] > 210 && red[1] < 30 && red[2] < 40, "{red:?}");
+    // Read as Adobe-inverted, the same values mean full cyan and full black ink: (0, 16, 32).
     let black = centre(&with_marker);
-    assert!(black.iter().all(|&v| v < 15), "{black:?}");
+    assert!(black.iter().all(|&v| v < 45), "{black:?}");
 }
 
 #[test]

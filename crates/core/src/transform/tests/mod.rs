@@ -9,6 +9,7 @@ use super::*;
 use crate::ops::sized as ops;
 
 mod avif;
+mod colour;
 mod formats;
 mod geometry;
 mod hostile;

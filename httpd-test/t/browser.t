@@ -2,8 +2,9 @@
 # (Debian's chromium, installed by scripts/setup) loads a page from this test server with one
 # <img> per entry of @images, and reports for each its natural size and the mean colour of a 5x5
 # patch at its centre (read back through a canvas). Each must have the promised size and the
-# colour of the lossless (PNG) answer for the same ops. Nothing leaves the machine: the page and
-# the images come from 127.0.0.1, and Chromium's background networking is off.
+# colour of the lossless (PNG) answer for the same ops (for a tagged source: of its colour-managed
+# reference). Nothing leaves the machine: the page and the images come from 127.0.0.1, and
+# Chromium's background networking is off.
 use strict;
 use warnings FATAL => 'all';
 
@@ -32,6 +33,11 @@ my @images = (
     [ 'JPEG with a transparent source flattened on -b1a2b3c',
       signed_url(id => 'other/landscape-alpha.webp', ops => '300x-b1a2b3c', ext => 'jpg'),
       300, 200, signed_url(id => 'other/landscape-alpha.webp', ops => '300x-b1a2b3c', ext => 'png') ],
+    # A Display P3 JPEG (as an iPhone embeds it): served as sRGB JPEG, it must look like the
+    # colour-managed reference (libvips, testdata/colour/README.md) made the same size.
+    [ 'Display P3 JPEG source, converted to sRGB',
+      signed_url(id => 'colour/p3.jpg', ops => '96x', ext => 'jpg'),
+      96, 64, signed_url(id => 'colour/reference/p3-jpg.png', ops => '96x', ext => 'png') ],
 );
 
 plan tests => 1 + 3 * @images + 2;

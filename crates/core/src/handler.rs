@@ -536,6 +536,20 @@ mod tests {
         get_in(c, &ProcessState::default(), path)
     }
 
+    /// A GET with an Accept header (or none), for the negotiation tests.
+    fn get_accepting(c: &DirConfig, path: &str, accept: Option<&str>) -> Reply {
+        handle(
+            c,
+            &ProcessState::default(),
+            RequestInfo {
+                method: "GET",
+                raw_path: path,
+                accept,
+                ..RequestInfo::default()
+            },
+        )
+    }
+
     fn signed(id: &str, ops: &str, ext: &str) -> String {
         let signed = format!("{id}/{ops}{ext}");
         let sig = crate::signature::sign(SECRET.as_bytes(), &signed, 16);
@@ -923,18 +937,7 @@ mod tests {
         let mut c = config(&testdata());
         set(&mut c, "TofuAutoFormat", "On").unwrap();
         let path = signed(LANDSCAPE, "100x", "");
-        let with = |accept: Option<&str>| {
-            handle(
-                &c,
-                &ProcessState::default(),
-                RequestInfo {
-                    method: "GET",
-                    raw_path: &path,
-                    accept,
-                    ..RequestInfo::default()
-                },
-            )
-        };
+        let with = |accept: Option<&str>| get_accepting(&c, &path, accept);
         let webp = with(Some("image/webp,*/*"));
         assert_eq!(webp.content_type, Some("image/webp"));
         assert_eq!(webp.header("Vary"), Some("Accept"));
@@ -955,18 +958,7 @@ mod tests {
         let mut c = config(&testdata());
         set(&mut c, "TofuAutoFormat", "avif webp").unwrap();
         let path = signed(LANDSCAPE, "100x", "");
-        let with = |c: &DirConfig, accept: Option<&str>| {
-            handle(
-                c,
-                &ProcessState::default(),
-                RequestInfo {
-                    method: "GET",
-                    raw_path: &path,
-                    accept,
-                    ..RequestInfo::default()
-                },
-            )
-        };
+        let with = |c: &DirConfig, accept: Option<&str>| get_accepting(c, &path, accept);
         let chrome = Some("image/avif,image/webp,image/apng,image/*,*/*;q=0.8");
         let avif = with(&c, chrome);
         assert_eq!(avif.content_type, Some("image/avif"));

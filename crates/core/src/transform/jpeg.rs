@@ -231,13 +231,22 @@ impl<'a> JpegHeader<'a> {
             _ => (Output::Rgb, Layout::Rgb),
         };
         let scaled = self.decoder.scale(denom, output).map_err(corrupt)?;
+        let crop = crop
+            .scaled(1.0 / f64::from(denom))
+            .clamped(scaled.width, scaled.height);
+        let (x0, x1) = reach(crop.x, crop.width, out_width, scaled.width);
+        let (y0, y1) = reach(crop.y, crop.height, out_height, scaled.height);
         if reduced
             && denom > 1
             && matches!(header.color_space, ColorSpace::YCbCr | ColorSpace::Gray)
         {
-            if let Some(decoded) = decode_reduced(
-                source, denom, crop, out_width, out_height, &scaled, deadline,
-            )? {
+            let window = tofu_jpeg::Window {
+                x: x0,
+                y: y0,
+                width: x1 - x0,
+                height: y1 - y0,
+            };
+            if let Some(decoded) = decode_reduced(source, denom, window, crop, deadline)? {
                 return Ok(decoded);
             }
         }
@@ -246,11 +255,6 @@ impl<'a> JpegHeader<'a> {
         } else {
             Vec::new()
         };
-        let crop = crop
-            .scaled(1.0 / f64::from(denom))
-            .clamped(scaled.width, scaled.height);
-        let (x0, x1) = reach(crop.x, crop.width, out_width, scaled.width);
-        let (y0, y1) = reach(crop.y, crop.height, out_height, scaled.height);
         let window = self
             .decoder
             .decode(&skips, x0, x1 - x0, y0, y1 - y0)
@@ -265,39 +269,31 @@ impl<'a> JpegHeader<'a> {
             height: window.height,
             layout,
         };
-        let crop = Rect {
-            x: crop.x - f64::from(window.x),
-            y: crop.y - f64::from(window.y),
-            ..crop
-        }
-        .clamped(window.width, window.height);
+        let crop = within(crop, window.x, window.y, window.width, window.height);
         Ok(Decoded { pixels, crop })
     }
 }
 
-/// The reduced decode of the same window [`JpegHeader::decode`] asks libjpeg for; `None` when
-/// tofu-jpeg does not cover the file (or finds damage libjpeg may decode past): libjpeg then
-/// decodes it.
+/// `crop` (in scaled pixels) as seen from a decoded window whose top-left is at `x`, `y`.
+fn within(crop: Rect, x: u32, y: u32, width: u32, height: u32) -> Rect {
+    Rect {
+        x: crop.x - f64::from(x),
+        y: crop.y - f64::from(y),
+        ..crop
+    }
+    .clamped(width, height)
+}
+
+/// The reduced decode of the `window` (in scaled pixels) [`JpegHeader::decode`] would ask
+/// libjpeg for, `crop` being the scaled crop; `None` when tofu-jpeg does not cover the file (or
+/// finds damage libjpeg may decode past): libjpeg then decodes it.
 fn decode_reduced(
     source: &[u8],
     denom: u32,
+    window: tofu_jpeg::Window,
     crop: Rect,
-    out_width: u32,
-    out_height: u32,
-    scaled: &Scaled,
     deadline: &Deadline,
 ) -> Result<Option<Decoded>, TofuError> {
-    let crop = crop
-        .scaled(1.0 / f64::from(denom))
-        .clamped(scaled.width, scaled.height);
-    let (x0, x1) = reach(crop.x, crop.width, out_width, scaled.width);
-    let (y0, y1) = reach(crop.y, crop.height, out_height, scaled.height);
-    let window = tofu_jpeg::Window {
-        x: x0,
-        y: y0,
-        width: x1 - x0,
-        height: y1 - y0,
-    };
     // The pixel and scan limits have been checked (bounds.rs) before a decoder is chosen.
     let limits = tofu_jpeg::Limits {
         max_pixels: u64::MAX,
@@ -320,12 +316,7 @@ fn decode_reduced(
         height: image.height,
         layout,
     };
-    let crop = Rect {
-        x: crop.x - f64::from(x0),
-        y: crop.y - f64::from(y0),
-        ..crop
-    }
-    .clamped(image.width, image.height);
+    let crop = within(crop, window.x, window.y, image.width, image.height);
     Ok(Some(Decoded { pixels, crop }))
 }
 

@@ -33,29 +33,13 @@ pub unsafe fn mark_handler_sections(
     let mut server: *const ffi::server_rec = main.as_ptr();
     // SAFETY: httpd's list of servers, each live for the configuration generation.
     while let Some(s) = unsafe { server.as_ref() } {
-        // SAFETY: every server has core's server config.
-        let core = unsafe { ffi::ap_get_core_module_config(s.module_config) }
-            as *const ffi::core_server_config;
-        // SAFETY: core's server config of a live server.
-        let sections = unsafe { core.as_ref() }.map_or(std::ptr::null_mut(), |c| c.sec_url);
-        // SAFETY: core's `sec_url` is an array of section config vectors.
-        for &vector in unsafe { array_elements(sections) } {
-            // SAFETY: `vector` is a live section vector: it has core's per-directory config.
-            let dir =
-                unsafe { ffi::ap_get_core_module_config(vector) } as *const ffi::core_dir_config;
-            // SAFETY: as above.
-            let Some(dir) = (unsafe { dir.as_ref() }) else {
-                continue;
-            };
-            if !dir.r.is_null() || dir.d.is_null() {
-                continue; // a regex section: refused by the startup check
-            }
-            // SAFETY: the section's path, NUL-terminated in pconf.
-            let path = unsafe { CStr::from_ptr(dir.d) }.to_string_lossy();
-            let path = path.trim_end_matches('/');
+        // SAFETY: the caller's promise: post_config, a live server.
+        for section in unsafe { location_sections(s) } {
+            let path = section.path.trim_end_matches('/');
             if !handler_paths.iter().any(|p| p == path) {
                 continue;
             }
+            let vector = section.vector;
             // SAFETY: the vector has a slot for every loaded module, ours at `index`; nothing
             // else reads or writes it while post_config runs.
             let slot = unsafe { (vector as *mut *mut c_void).add(index as usize) };
@@ -75,6 +59,51 @@ pub unsafe fn mark_handler_sections(
     marked
 }
 
+/// A `<Location>` section of a server, as core keeps it in `sec_url` (regex sections left out:
+/// the startup check refuses them for tofu).
+struct LocationSection {
+    path: String,
+    /// A wildcard path (`<Location /img*>`), matched by fnmatch rather than by prefix.
+    wildcard: bool,
+    vector: *mut ffi::ap_conf_vector_t,
+}
+
+/// The `<Location>` sections httpd's location walk merges for `server`, in its order (for a
+/// virtual host: the main server's first, then its own).
+///
+/// # Safety
+/// `server` is a live server whose configuration is read (post_config on).
+unsafe fn location_sections(server: &ffi::server_rec) -> Vec<LocationSection> {
+    // SAFETY: every server has core's server config.
+    let core = unsafe { ffi::ap_get_core_module_config(server.module_config) }
+        as *const ffi::core_server_config;
+    // SAFETY: core's server config of a live server.
+    let sections = unsafe { core.as_ref() }.map_or(std::ptr::null_mut(), |c| c.sec_url);
+    // SAFETY: core's `sec_url` is an array of section config vectors.
+    unsafe { array_elements(sections) }
+        .iter()
+        .filter_map(|&vector| {
+            // SAFETY: a live section vector has core's per-directory config.
+            let dir =
+                unsafe { ffi::ap_get_core_module_config(vector) } as *const ffi::core_dir_config;
+            // SAFETY: as above.
+            let dir = unsafe { dir.as_ref() }?;
+            if !dir.r.is_null() || dir.d.is_null() {
+                return None;
+            }
+            // SAFETY: the section's path, NUL-terminated in pconf.
+            let path = unsafe { CStr::from_ptr(dir.d) }
+                .to_string_lossy()
+                .into_owned();
+            Some(LocationSection {
+                path,
+                wildcard: dir.d_is_fnmatch() != 0,
+                vector,
+            })
+        })
+        .collect()
+}
+
 /// The `<Location>` sections of `server` (its own and, for a virtual host, the main server's,
 /// which its requests match too) that set `SetHandler tofu`, each with the config a request
 /// there gets: the server's per-directory defaults, then every plain `<Location>` covering the
@@ -89,34 +118,18 @@ pub unsafe fn tofu_locations(server: &ffi::server_rec) -> Vec<(String, DirConfig
         // SAFETY: our slot of a live configuration vector: a DirConfig of ours, or null.
         unsafe { (ffi::module_config(vector, index) as *const DirConfig).as_ref() }
     };
-    // SAFETY: every server has core's server config.
-    let core = unsafe { ffi::ap_get_core_module_config(server.module_config) }
-        as *const ffi::core_server_config;
-    // SAFETY: core's server config of a live server.
-    let sections = unsafe { core.as_ref() }.map_or(std::ptr::null_mut(), |c| c.sec_url);
     // Each plain section's path and vector, in the order httpd merges them.
-    // SAFETY: core's `sec_url` is an array of section config vectors.
+    // SAFETY: the caller's promise.
     let plain: Vec<(String, bool, *mut ffi::ap_conf_vector_t)> =
-        unsafe { array_elements(sections) }
-            .iter()
-            .filter_map(|&vector| {
-                // SAFETY: a live section vector has core's per-directory config.
-                let dir = unsafe { ffi::ap_get_core_module_config(vector) }
-                    as *const ffi::core_dir_config;
-                // SAFETY: as above.
-                let dir = unsafe { dir.as_ref() }?;
-                if !dir.r.is_null() || dir.d.is_null() || dir.d_is_fnmatch() != 0 {
-                    return None;
-                }
-                // SAFETY: a NUL-terminated string in pconf.
-                let path = unsafe { CStr::from_ptr(dir.d) }
-                    .to_string_lossy()
-                    .into_owned();
+        unsafe { location_sections(server) }
+            .into_iter()
+            .filter(|section| !section.wildcard)
+            .map(|LocationSection { path, vector, .. }| {
                 // SetHandler keeps an expression core evaluates per request, not a string: the
                 // handler sections are the ones `mark_handler_sections` marked with their path.
                 let tofu = ours(vector).and_then(|c| c.prefix.as_deref())
                     == Some(path.trim_end_matches('/'));
-                Some((path, tofu, vector))
+                (path, tofu, vector)
             })
             .collect();
     let defaults = ours(server.lookup_defaults).cloned().unwrap_or_default();

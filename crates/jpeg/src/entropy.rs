@@ -134,6 +134,18 @@ pub fn ac_first(
     }
     let mut k = band.ss;
     while k <= band.se {
+        // Most coefficients: code and value bits in one lookup.
+        if let Some((run, v)) = bits.fast_ac(band.table) {
+            k += run;
+            store(
+                slot,
+                slots,
+                zz(k),
+                v.wrapping_shl(u32::from(band.al)) as i16,
+            );
+            k += 1;
+            continue;
+        }
         let rs = bits.decode(band.table)?;
         let (r, s) = (u32::from(rs >> 4), u32::from(rs & 15));
         if s != 0 {
@@ -151,23 +163,44 @@ pub fn ac_first(
     Ok(())
 }
 
+/// The zigzag indexes `from..=to` as bits (none when `from > to`).
+#[inline]
+fn span(from: usize, to: usize) -> u64 {
+    if from > to || from > 63 {
+        return 0;
+    }
+    let high = if to >= 63 {
+        u64::MAX
+    } else {
+        (1u64 << (to + 1)) - 1
+    };
+    high & !((1u64 << from) - 1)
+}
+
 /// A block of a progressive AC refinement scan. `slot.nonzero` must be there (the caller
 /// tracks it for every component with a refinement scan).
+///
+/// libjpeg walks the band one coefficient at a time, reading a correction bit at each
+/// coefficient that is already non-zero and counting down the run at each zero one. Here the
+/// history is a bit mask, so each run is found with bit operations and the correction bits of
+/// the coefficients it passes are read in one go; only those of kept coefficients are looked at.
 pub fn ac_refine(
     bits: &mut Bits<'_>,
     band: &Band<'_>,
     eobrun: &mut u32,
     slot: &mut Slot<'_>,
     slots: &[u8; 64],
+    kept: u64,
 ) -> Result<(), Error> {
     let p1: i16 = 1 << band.al;
     let mut nz = slot.nonzero.as_deref().copied().unwrap_or(0);
     let mut values = slot.values.as_deref_mut();
-    let mut k = band.ss;
+    let (ss, se) = (band.ss, band.se);
+    let mut k = ss;
     if *eobrun == 0 {
-        while k <= band.se {
+        while k <= se {
             let rs = bits.decode(band.table)?;
-            let mut r = i32::from(rs >> 4);
+            let r = u32::from(rs >> 4);
             let s = rs & 15;
             let mut new = 0i16;
             if s != 0 {
@@ -175,21 +208,22 @@ pub fn ac_refine(
             } else if r != 15 {
                 *eobrun = 1 << r;
                 if r != 0 {
-                    *eobrun += bits.get(r as u32);
+                    *eobrun += bits.get(r);
                 }
                 break;
             }
-            while k <= band.se {
-                if nz & (1 << k) != 0 {
-                    correct(bits, &mut values, slots, k, p1);
-                } else {
-                    r -= 1;
-                    if r < 0 {
-                        break;
-                    }
-                }
-                k += 1;
+            // Stop at the (r+1)-th coefficient of k..=se with no history (past se if none).
+            let mut zeros = !nz & span(k, se);
+            for _ in 0..r {
+                zeros &= zeros.wrapping_sub(1);
             }
+            let stop = if zeros == 0 {
+                se + 1
+            } else {
+                zeros.trailing_zeros() as usize
+            };
+            corrections(bits, &mut values, slots, nz & span(k, stop - 1), kept, p1);
+            k = stop;
             if new != 0 {
                 let z = zz(k);
                 nz |= 1 << z;
@@ -206,12 +240,7 @@ pub fn ac_refine(
         }
     }
     if *eobrun > 0 {
-        while k <= band.se {
-            if nz & (1 << k) != 0 {
-                correct(bits, &mut values, slots, k, p1);
-            }
-            k += 1;
-        }
+        corrections(bits, &mut values, slots, nz & span(k, se), kept, p1);
         *eobrun -= 1;
     }
     if let Some(n) = slot.nonzero.as_deref_mut() {
@@ -220,33 +249,43 @@ pub fn ac_refine(
     Ok(())
 }
 
-/// Reads the correction bit of the non-zero coefficient at zigzag index `z` and applies it to
-/// the kept value, if it is kept.
+/// Reads the correction bits of the already non-zero coefficients in `passed` (a zigzag mask),
+/// in zigzag order, and applies those of kept coefficients to their values.
 #[inline]
-fn correct(
+fn corrections(
     bits: &mut Bits<'_>,
     values: &mut Option<&mut [i16]>,
     slots: &[u8; 64],
-    z: usize,
+    passed: u64,
+    kept: u64,
     p1: i16,
 ) {
-    if !bits.bit() {
+    let n = passed.count_ones();
+    if n == 0 {
         return;
     }
-    let i = slots[z];
-    if i == OUT {
+    let word = bits.get_wide(n);
+    let mut mine = passed & kept;
+    let Some(values) = values.as_deref_mut() else {
         return;
-    }
-    if let Some(c) = values
-        .as_deref_mut()
-        .and_then(|v| v.get_mut(usize::from(i)))
-    {
-        if *c & p1 == 0 {
-            *c = if *c >= 0 {
-                c.wrapping_add(p1)
-            } else {
-                c.wrapping_sub(p1)
-            };
+    };
+    while mine != 0 {
+        let z = mine.trailing_zeros() as usize;
+        mine &= mine - 1;
+        // The bit of coefficient z: the how-manyth of `passed` it is, from the first read.
+        let before = (passed & ((1u64 << z) - 1)).count_ones();
+        if word >> (n - 1 - before) & 1 == 0 {
+            continue;
+        }
+        let i = slots[z];
+        if let Some(c) = values.get_mut(usize::from(i)) {
+            if *c & p1 == 0 {
+                *c = if *c >= 0 {
+                    c.wrapping_add(p1)
+                } else {
+                    c.wrapping_sub(p1)
+                };
+            }
         }
     }
 }

@@ -116,8 +116,10 @@ pub struct Bits<'a> {
     acc: u64,
     /// How many bits of `acc` are valid (real or padding).
     n: u32,
-    /// How many of those are real data (the rest are zeros added past a marker or the end).
-    real: u32,
+    /// How many of those `n` bits, at the bottom of `acc`, are zeros added past a marker or the
+    /// end of the data. Real bits always come first, so padding was used iff `n` fell below
+    /// this: checked at each refill and by [`Bits::overrun`], never per symbol.
+    pad: u32,
     /// A marker (or the end of the data) has been reached: only zeros follow.
     at_marker: bool,
     /// Bits past the data were used: the scan is truncated or corrupt.
@@ -131,7 +133,7 @@ impl<'a> Bits<'a> {
             pos,
             acc: 0,
             n: 0,
-            real: 0,
+            pad: 0,
             at_marker: false,
             overrun: false,
         }
@@ -152,30 +154,41 @@ impl<'a> Bits<'a> {
                     self.acc |= (w >> (64 - bits)) << (64 - bits - self.n);
                     self.pos += take as usize;
                     self.n += bits;
-                    self.real += bits;
                     return;
                 }
             }
         }
+        self.refill_slow();
+    }
+
+    #[cold]
+    fn refill_slow(&mut self) {
+        if self.n < self.pad {
+            self.overrun = true;
+            self.pad = self.n;
+        }
         while self.n <= 56 {
             let mut byte = 0u8;
-            if !self.at_marker {
+            if self.at_marker {
+                self.pad += 8;
+            } else {
                 match self.data.get(self.pos) {
+                    Some(0xFF) if self.data.get(self.pos + 1) == Some(&0) => {
+                        self.pos += 2;
+                        byte = 0xFF;
+                    }
                     Some(0xFF) => {
-                        if self.data.get(self.pos + 1) == Some(&0) {
-                            self.pos += 2;
-                            byte = 0xFF;
-                            self.real += 8;
-                        } else {
-                            self.at_marker = true;
-                        }
+                        self.at_marker = true;
+                        self.pad += 8;
                     }
                     Some(&b) => {
                         self.pos += 1;
                         byte = b;
-                        self.real += 8;
                     }
-                    None => self.at_marker = true,
+                    None => {
+                        self.at_marker = true;
+                        self.pad += 8;
+                    }
                 }
             }
             self.acc |= u64::from(byte) << (56 - self.n);
@@ -187,15 +200,9 @@ impl<'a> Bits<'a> {
     fn consume(&mut self, k: u32) {
         self.acc <<= k;
         self.n -= k;
-        if self.real < k {
-            self.overrun = true;
-            self.real = 0;
-        } else {
-            self.real -= k;
-        }
     }
 
-    /// `k` (≤ 16) bits as an unsigned number.
+    /// `k` (≤ 32) bits as an unsigned number.
     #[inline]
     pub fn get(&mut self, k: u32) -> u32 {
         if k == 0 {
@@ -273,17 +280,27 @@ impl<'a> Bits<'a> {
 
     /// Whether bits past the end of the data were used.
     pub fn overrun(&self) -> bool {
-        self.overrun
+        self.overrun || self.n < self.pad
+    }
+
+    /// `n` (≤ 64) bits, the first read in the most significant place of the low `n` bits.
+    #[inline]
+    pub fn get_wide(&mut self, n: u32) -> u64 {
+        if n <= 32 {
+            return u64::from(self.get(n));
+        }
+        let high = u64::from(self.get(32));
+        high << (n - 32) | u64::from(self.get(n - 32))
     }
 
     /// Ends a restart interval: drops the bits left and reads the restart marker `RSTn`.
     pub fn restart(&mut self, n: u8) -> Result<(), Error> {
-        if self.overrun {
+        if self.overrun() {
             return Err(Error::Corrupt("truncated scan"));
         }
         self.acc = 0;
         self.n = 0;
-        self.real = 0;
+        self.pad = 0;
         self.at_marker = false;
         // Whole unused bytes before the marker are skipped (libjpeg warns, and skips them too).
         let Some(rest) = self.data.get(self.pos..) else {

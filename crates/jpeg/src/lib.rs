@@ -271,6 +271,8 @@ pub(crate) struct Plan {
     nonzero: Vec<u64>,
     track_nonzero: bool,
     slots: [u8; 64],
+    /// Zigzag indexes kept (those `slots` places).
+    kept: u64,
     /// Zigzag indexes whose scans must be decoded.
     needed: u64,
     /// Latched at the component's first scan, as libjpeg does.
@@ -396,6 +398,7 @@ fn prepare(
             nonzero: Vec::new(),
             track_nonzero: false,
             slots: entropy::slots(ss),
+            kept: window_mask(ss),
             needed: window_mask(ss),
             quant: None,
             scanned: false,
@@ -568,7 +571,7 @@ fn decode_scan(
                  preds: &mut [i32; 4],
                  eobrun: &mut u32|
      -> Result<(), Error> {
-        let slots = plan.slots;
+        let (slots, kept) = (plan.slots, plan.kept);
         let mut slot = plan.slot(bx, by);
         let (dc, ac) = (dcs[i], acs[i]);
         match kind {
@@ -592,7 +595,7 @@ fn decode_scan(
                 if kind == Kind::AcFirst {
                     entropy::ac_first(bits, &band, eobrun, &mut slot, &slots)
                 } else {
-                    entropy::ac_refine(bits, &band, eobrun, &mut slot, &slots)
+                    entropy::ac_refine(bits, &band, eobrun, &mut slot, &slots, kept)
                 }
             }
         }

@@ -26,24 +26,75 @@ impl Plane<'_> {
         self.data.get(i).copied().unwrap_or(128)
     }
 
+    /// Samples `x0..x1` of row `y` as a slice of `data`, when they are all inside it (no edge
+    /// to replicate): the fast paths below read through this.
+    #[inline]
+    fn span(&self, y: usize, x0: usize, x1: usize) -> Option<&[u8]> {
+        if y >= self.plan.dh || x1 > self.plan.dw || x0 < self.x0 || y < self.y0 {
+            return None;
+        }
+        let start = (y - self.y0) * self.width + (x0 - self.x0);
+        if x1 - self.x0 > self.width {
+            return None;
+        }
+        self.data.get(start..start + (x1 - x0))
+    }
+
+    /// The fancy h2v1 sample of output column `x` (libjpeg's triangle filter), edges included.
+    #[inline]
+    fn fancy_h2(&self, x: usize, y: usize) -> u8 {
+        let c = x / 2;
+        let near = u32::from(self.at(c, y)) * 3;
+        if x % 2 == 0 {
+            ((near + u32::from(self.at(c.saturating_sub(1), y)) + 1) >> 2) as u8
+        } else {
+            ((near + u32::from(self.at(c + 1, y)) + 2) >> 2) as u8
+        }
+    }
+
+    fn row_slow_h2(&self, y: usize, x0: usize, line: &mut [u8]) {
+        for (i, o) in line.iter_mut().enumerate() {
+            *o = self.fancy_h2(x0 + i, y);
+        }
+    }
+
     /// Output samples `x0..x0 + line.len()` of output row `y`.
     fn row(&self, y: usize, x0: usize, fancy: bool, line: &mut [u8]) {
         let p = self.plan;
+        let n = line.len();
         match (p.up_h, p.up_v) {
             (1, 1) => {
+                if let Some(src) = self.span(y, x0, x0 + n) {
+                    line.copy_from_slice(src);
+                    return;
+                }
                 for (i, o) in line.iter_mut().enumerate() {
                     *o = self.at(x0 + i, y);
                 }
             }
             (2, 1) if fancy && p.dw > 2 => {
+                // Away from the image's edges the neighbours are read straight from the row.
+                let yc = y.min(p.dh - 1);
+                let row = yc
+                    .checked_sub(self.y0)
+                    .and_then(|r| self.data.get(r * self.width..(r + 1) * self.width));
+                let Some(row) = row else {
+                    return self.row_slow_h2(y, x0, line);
+                };
+                let (lo, hi) = (self.x0 + 1, (self.x0 + self.width).min(p.dw) - 1);
                 for (i, o) in line.iter_mut().enumerate() {
                     let x = x0 + i;
                     let c = x / 2;
-                    let near = u32::from(self.at(c, y)) * 3;
+                    if c < lo || c >= hi {
+                        *o = self.fancy_h2(x, y);
+                        continue;
+                    }
+                    let j = c - self.x0;
+                    let near = u32::from(row[j]) * 3;
                     *o = if x % 2 == 0 {
-                        ((near + u32::from(self.at(c.saturating_sub(1), y)) + 1) >> 2) as u8
+                        ((near + u32::from(row[j - 1]) + 1) >> 2) as u8
                     } else {
-                        ((near + u32::from(self.at(c + 1, y)) + 2) >> 2) as u8
+                        ((near + u32::from(row[j + 1]) + 2) >> 2) as u8
                     };
                 }
             }
@@ -59,6 +110,13 @@ impl Plane<'_> {
                 } else {
                     (r + 1, 2)
                 };
+                let (r, far) = (r.min(p.dh - 1), far.min(p.dh - 1));
+                if let (Some(a), Some(b)) = (self.span(r, x0, x0 + n), self.span(far, x0, x0 + n)) {
+                    for ((o, &a), &b) in line.iter_mut().zip(a).zip(b) {
+                        *o = ((u32::from(a) * 3 + u32::from(b) + bias) >> 2) as u8;
+                    }
+                    return;
+                }
                 for (i, o) in line.iter_mut().enumerate() {
                     let x = x0 + i;
                     let s = u32::from(self.at(x, r)) * 3 + u32::from(self.at(x, far));
@@ -99,31 +157,19 @@ fn plane(plan: &Plan) -> Plane<'_> {
     }
 }
 
-/// libjpeg's YCbCr → RGB tables (jdcolor.c, SCALEBITS 16).
-struct Ycc {
-    cr_r: [i32; 256],
-    cb_b: [i32; 256],
-    cr_g: [i32; 256],
-    cb_g: [i32; 256],
-}
-
-impl Ycc {
-    fn new() -> Ycc {
-        let mut t = Ycc {
-            cr_r: [0; 256],
-            cb_b: [0; 256],
-            cr_g: [0; 256],
-            cb_g: [0; 256],
-        };
-        for i in 0..256 {
-            let x = i as i32 - 128;
-            t.cr_r[i] = (91881 * x + 32768) >> 16;
-            t.cb_b[i] = (116130 * x + 32768) >> 16;
-            t.cr_g[i] = -46802 * x;
-            t.cb_g[i] = -22554 * x + 32768;
-        }
-        t
-    }
+/// libjpeg's YCbCr → RGB conversion (jdcolor.c, SCALEBITS 16), computed rather than looked up
+/// so that the loop vectorises: each term equals the entry of libjpeg's table for it.
+#[inline(always)]
+fn ycc_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
+    let (y, cb, cr) = (i32::from(y), i32::from(cb) - 128, i32::from(cr) - 128);
+    let r = y + ((91881 * cr + 32768) >> 16);
+    let g = y + ((-22554 * cb - 46802 * cr + 32768) >> 16);
+    let b = y + ((116130 * cb + 32768) >> 16);
+    [
+        r.clamp(0, 255) as u8,
+        g.clamp(0, 255) as u8,
+        b.clamp(0, 255) as u8,
+    ]
 }
 
 /// The window's pixels: grey (1 byte) or RGB (3 bytes), rows packed.
@@ -138,7 +184,6 @@ pub fn render(plans: &[Plan], k: usize, x0: usize, y0: usize, w: usize, h: usize
         }
         return out;
     }
-    let t = Ycc::new();
     let mut lines = vec![0u8; 3 * w];
     for (r, rgb) in out.chunks_exact_mut(3 * w).enumerate() {
         let (yl, rest) = lines.split_at_mut(w);
@@ -147,10 +192,7 @@ pub fn render(plans: &[Plan], k: usize, x0: usize, y0: usize, w: usize, h: usize
         planes[1].row(y0 + r, x0, fancy, cbl);
         planes[2].row(y0 + r, x0, fancy, crl);
         for (((px, &y), &cb), &cr) in rgb.chunks_exact_mut(3).zip(&*yl).zip(&*cbl).zip(&*crl) {
-            let (y, cb, cr) = (i32::from(y), usize::from(cb), usize::from(cr));
-            px[0] = (y + t.cr_r[cr]).clamp(0, 255) as u8;
-            px[1] = (y + ((t.cb_g[cb] + t.cr_g[cr]) >> 16)).clamp(0, 255) as u8;
-            px[2] = (y + t.cb_b[cb]).clamp(0, 255) as u8;
+            px.copy_from_slice(&ycc_to_rgb(y, cb, cr));
         }
     }
     out

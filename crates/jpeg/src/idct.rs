@@ -8,15 +8,22 @@
 //! The kept frequencies are attenuated as libjpeg-turbo's cell averaging does ([`box_gain`]).
 //! Computed in f32: at most 16 products per output sample, well inside its precision.
 
-/// The 1-D basis, `basis[x * k + u] = C(u)/2 · cos((2x+1)uπ/2k)`, for one k.
+/// What one component's IDCTs share: the 1-D basis `rows[x][u] = C(u)/2 · cos((2x+1)uπ/2k) ·`
+/// [`box_gain`] and its transpose `cols[u][x]`, for one k, and the component's quantisation
+/// table as f32 (for k = 8, with AAN's scale factors folded in).
 pub struct Basis {
     k: usize,
-    m: Vec<f32>,
+    rows: [[f32; 8]; 8],
+    cols: [[f32; 8]; 8],
+    quant: [[f32; 8]; 8],
+    /// The DC quantiser as an integer, for k = 1's exact libjpeg arithmetic.
+    dc: i32,
 }
 
 impl Basis {
-    pub fn new(k: usize) -> Basis {
-        let mut m = vec![0f32; k * k];
+    pub fn new(k: usize, quant: &[u16; 64]) -> Basis {
+        let mut rows = [[0f32; 8]; 8];
+        let mut cols = [[0f32; 8]; 8];
         for x in 0..k {
             for u in 0..k {
                 let c = if u == 0 {
@@ -25,10 +32,25 @@ impl Basis {
                     1.0
                 };
                 let angle = ((2 * x + 1) * u) as f64 * std::f64::consts::PI / (2 * k) as f64;
-                m[x * k + u] = (c / 2.0 * angle.cos() * box_gain(k, u)) as f32;
+                let b = (c / 2.0 * angle.cos() * box_gain(k, u)) as f32;
+                rows[x][u] = b;
+                cols[u][x] = b;
             }
         }
-        Basis { k, m }
+        let mut q = [[0f32; 8]; 8];
+        for v in 0..8 {
+            for u in 0..8 {
+                let scale = if k == 8 { AAN[v] * AAN[u] } else { 1.0 };
+                q[v][u] = f32::from(quant[v * 8 + u]) * scale;
+            }
+        }
+        Basis {
+            k,
+            rows,
+            cols,
+            quant: q,
+            dc: i32::from(quant[0]),
+        }
     }
 }
 
@@ -56,17 +78,16 @@ fn range_limit(v: i32) -> u8 {
     (s + 128).clamp(0, 255) as u8
 }
 
-/// Writes the k×k samples of one block (`coefs`: k×k row-major, `quant`: 8×8 natural order) to
-/// `out` at rows of `stride` bytes.
-pub fn block(coefs: &[i16], quant: &[u16; 64], basis: &Basis, out: &mut [u8], stride: usize) {
+/// Writes the k×k samples of one block (`coefs`: k×k row-major) to `out` at rows of `stride`
+/// bytes.
+pub fn block(coefs: &[i16], basis: &Basis, out: &mut [u8], stride: usize) {
     match basis.k {
         1 => {
-            let v = i32::from(coefs[0]) * i32::from(quant[0]);
-            out[0] = range_limit((v + 4) >> 3);
+            out[0] = range_limit((i32::from(coefs[0]) * basis.dc + 4) >> 3);
         }
-        2 => sized::<2>(coefs, quant, &basis.m, out, stride),
-        4 => sized::<4>(coefs, quant, &basis.m, out, stride),
-        _ => full(coefs, quant, out, stride),
+        2 => sized::<2>(coefs, basis, out, stride),
+        4 => sized::<4>(coefs, basis, out, stride),
+        _ => full(coefs, basis, out, stride),
     }
 }
 
@@ -116,7 +137,7 @@ fn aan8(v: [f32; 8]) -> [f32; 8] {
 
 /// The full 8×8 IDCT (4:2:0 chroma at 1/2), by AAN's factorisation in f32 as libjpeg's
 /// jidctflt.c: about 5 times fewer operations than the basis sums of [`sized`].
-fn full(coefs: &[i16], quant: &[u16; 64], out: &mut [u8], stride: usize) {
+fn full(coefs: &[i16], basis: &Basis, out: &mut [u8], stride: usize) {
     let Some(coefs) = coefs.get(..64) else {
         return;
     };
@@ -124,7 +145,7 @@ fn full(coefs: &[i16], quant: &[u16; 64], out: &mut [u8], stride: usize) {
         return;
     }
     if coefs[1..].iter().all(|&c| c == 0) {
-        let dc = sample(f32::from(coefs[0]) * f32::from(quant[0]) / 8.0);
+        let dc = sample(f32::from(coefs[0]) * basis.quant[0][0] / 8.0);
         for y in 0..8 {
             out[y * stride..y * stride + 8].fill(dc);
         }
@@ -133,9 +154,7 @@ fn full(coefs: &[i16], quant: &[u16; 64], out: &mut [u8], stride: usize) {
     // Columns first, as jidctflt.c; a column of zero AC terms is its DC term throughout.
     let mut ws = [[0f32; 8]; 8]; // ws[row][col]
     for col in 0..8 {
-        let c = |row: usize| {
-            f32::from(coefs[row * 8 + col]) * f32::from(quant[row * 8 + col]) * AAN[row] * AAN[col]
-        };
+        let c = |row: usize| f32::from(coefs[row * 8 + col]) * basis.quant[row][col];
         if (1..8).all(|row| coefs[row * 8 + col] == 0) {
             let dc = c(0);
             for row in ws.iter_mut() {
@@ -161,21 +180,16 @@ fn full(coefs: &[i16], quant: &[u16; 64], out: &mut [u8], stride: usize) {
 /// saturates, so this is branch-free and vectorises).
 #[inline(always)]
 fn sample(s: f32) -> u8 {
-    (s + 128.5) as u8
+    (s + 128.5).clamp(0.0, 255.0) as i32 as u8
 }
 
-/// The k×k IDCT for one K, so that the loops have constant bounds. Both passes are written as
-/// sums of K-wide rows (coefficient × basis row), which the compiler turns into vector code, and
-/// skip the zero coefficients and rows that most blocks are made of.
+/// The k×k IDCT for one K, so that the loops have constant bounds: dense, branch-free sums of
+/// K-wide rows (coefficient × basis row), which the compiler turns into vector code.
+// Index loops: the matrix products read as the formulas above.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
-fn sized<const K: usize>(
-    coefs: &[i16],
-    quant: &[u16; 64],
-    m: &[f32],
-    out: &mut [u8],
-    stride: usize,
-) {
-    let (Some(coefs), Some(m)) = (coefs.get(..K * K), m.get(..K * K)) else {
+fn sized<const K: usize>(coefs: &[i16], basis: &Basis, out: &mut [u8], stride: usize) {
+    let Some(coefs) = coefs.get(..K * K) else {
         return;
     };
     if out.len() < (K - 1) * stride + K {
@@ -183,48 +197,27 @@ fn sized<const K: usize>(
     }
     if coefs[1..].iter().all(|&c| c == 0) {
         // Flat block: every sample is the DC term's.
-        let dc = sample(f32::from(coefs[0]) * f32::from(quant[0]) / 8.0);
+        let dc = sample(f32::from(coefs[0]) * basis.quant[0][0] / 8.0);
         for y in 0..K {
             out[y * stride..y * stride + K].fill(dc);
         }
         return;
     }
-    // basis[x][u] = m[x * K + u]; its transpose, bt[u][x], for the row pass.
-    let mut basis = [[0f32; K]; K];
-    let mut bt = [[0f32; K]; K];
-    for x in 0..K {
-        for u in 0..K {
-            basis[x][u] = m[x * K + u];
-            bt[u][x] = m[x * K + u];
-        }
-    }
-    // Rows: tmp[v] = Σ_u g[v][u] · bt[u], only for rows with a coefficient.
+    // Rows: tmp[v] = Σ_u g[v][u] · cols[u].
     let mut tmp = [[0f32; K]; K];
-    let mut rows = [0usize; K];
-    let mut live = 0;
     for v in 0..K {
-        let mut any = false;
         for u in 0..K {
-            let c = coefs[v * K + u];
-            if c == 0 {
-                continue;
-            }
-            any = true;
-            let g = f32::from(c) * f32::from(quant[v * 8 + u]);
+            let g = f32::from(coefs[v * K + u]) * basis.quant[v][u];
             for x in 0..K {
-                tmp[v][x] += g * bt[u][x];
+                tmp[v][x] += g * basis.cols[u][x];
             }
-        }
-        if any {
-            rows[live] = v;
-            live += 1;
         }
     }
-    // Columns: out[y] = Σ_v basis[y][v] · tmp[v].
+    // Columns: out[y] = Σ_v rows[y][v] · tmp[v].
     for y in 0..K {
         let mut line = [0f32; K];
-        for &v in &rows[..live] {
-            let b = basis[y][v];
+        for v in 0..K {
+            let b = basis.rows[y][v];
             for x in 0..K {
                 line[x] += b * tmp[v][x];
             }
@@ -244,11 +237,11 @@ mod tests {
     fn dc_only_is_the_mean() {
         let q = [2u16; 64];
         for k in [1, 2, 4, 8] {
-            let basis = Basis::new(k);
+            let basis = Basis::new(k, &q);
             let mut coefs = vec![0i16; k * k];
             coefs[0] = 100; // 200 / 8 = 25 above mid-grey
             let mut out = vec![0u8; k * k];
-            block(&coefs, &q, &basis, &mut out, k);
+            block(&coefs, &basis, &mut out, k);
             assert!(out.iter().all(|&p| p == 153), "k={k}: {out:?}");
         }
     }
@@ -256,11 +249,11 @@ mod tests {
     #[test]
     fn a_horizontal_frequency_falls_left_to_right() {
         let q = [1u16; 64];
-        let basis = Basis::new(4);
+        let basis = Basis::new(4, &q);
         let mut coefs = vec![0i16; 16];
         coefs[1] = 200;
         let mut out = vec![0u8; 16];
-        block(&coefs, &q, &basis, &mut out, 4);
+        block(&coefs, &basis, &mut out, 4);
         assert!(out[0] > out[1] && out[1] > out[2] && out[2] > out[3]);
         assert_eq!(&out[0..4], &out[12..16]);
     }

@@ -25,8 +25,8 @@ mod header;
 mod huffman;
 mod idct;
 mod output;
+mod scan;
 
-use entropy::{Band, Slot};
 use header::{Frame, Reader, ScanHeader, Tables};
 
 /// Why a file was not decoded. Every case is one the caller answers by decoding with libjpeg
@@ -150,7 +150,7 @@ pub fn decode(
             0xDA => {
                 let scan = header::scan(body, frame)?;
                 reader.pos = if wanted(&scan, &plans) {
-                    decode_scan(data, reader.pos, &scan, &tables, frame, &mut plans, check)?
+                    scan::decode(data, reader.pos, &scan, &tables, frame, &mut plans, check)?
                 } else {
                     header::entropy_end(data, reader.pos)
                 };
@@ -249,14 +249,14 @@ pub(crate) struct Plan {
     /// Upsampling to the output (1 or 2 on each axis).
     pub(crate) up_h: usize,
     pub(crate) up_v: usize,
-    h: usize,
-    v: usize,
-    tq: usize,
+    pub(crate) h: usize,
+    pub(crate) v: usize,
+    pub(crate) tq: usize,
     /// Blocks of a non-interleaved scan (the component's real extent).
-    wb: usize,
-    hb: usize,
+    pub(crate) wb: usize,
+    pub(crate) hb: usize,
     /// Blocks per row of the MCU grid (≥ `wb`).
-    gw: usize,
+    pub(crate) gw: usize,
     /// Samples at the decoded size (libjpeg's `downsampled_width/height`).
     pub(crate) dw: usize,
     pub(crate) dh: usize,
@@ -268,16 +268,16 @@ pub(crate) struct Plan {
     /// k×k values per kept block, row-major.
     pub(crate) values: Vec<i16>,
     /// Non-zero history per block of rows `0..by1` (all columns of the grid), if tracked.
-    nonzero: Vec<u64>,
+    pub(crate) nonzero: Vec<u64>,
     track_nonzero: bool,
-    slots: [u8; 64],
+    pub(crate) slots: [u8; 64],
     /// Zigzag indexes kept (those `slots` places).
-    kept: u64,
+    pub(crate) kept: u64,
     /// Zigzag indexes whose scans must be decoded.
     needed: u64,
     /// Latched at the component's first scan, as libjpeg does.
     pub(crate) quant: Option<[u16; 64]>,
-    scanned: bool,
+    pub(crate) scanned: bool,
 }
 
 impl Plan {
@@ -296,23 +296,6 @@ impl Plan {
         if self.track_nonzero {
             self.nonzero = vec![0; self.gw * self.by1];
         }
-    }
-
-    #[inline]
-    fn slot(&mut self, bx: usize, by: usize) -> Slot<'_> {
-        let kk = self.k * self.k;
-        let values = if bx >= self.bx0 && bx < self.bx1 && by >= self.by0 && by < self.by1 {
-            let i = ((by - self.by0) * (self.bx1 - self.bx0) + bx - self.bx0) * kk;
-            self.values.get_mut(i..i + kk)
-        } else {
-            None
-        };
-        let nonzero = if self.nonzero.is_empty() {
-            None
-        } else {
-            self.nonzero.get_mut(by * self.gw + bx)
-        };
-        Slot { values, nonzero }
     }
 }
 
@@ -507,170 +490,4 @@ fn wanted(scan: &ScanHeader, plans: &[Plan]) -> bool {
             .components
             .iter()
             .any(|&(c, _, _)| band_mask(scan.ss, scan.se) & plans[c].needed != 0)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Sequential,
-    DcFirst,
-    DcRefine,
-    AcFirst,
-    AcRefine,
-}
-
-/// Decodes one scan starting at `pos` (just after its header) into the stores; returns where
-/// its entropy-coded data ends.
-fn decode_scan(
-    data: &[u8],
-    pos: usize,
-    scan: &ScanHeader,
-    tables: &Tables,
-    frame: &Frame,
-    plans: &mut [Plan],
-    check: &mut dyn FnMut() -> bool,
-) -> Result<usize, Error> {
-    let kind = match (frame.progressive, scan.ss, scan.ah) {
-        (false, _, _) => Kind::Sequential,
-        (true, 0, 0) => Kind::DcFirst,
-        (true, 0, _) => Kind::DcRefine,
-        (true, _, 0) => Kind::AcFirst,
-        (true, _, _) => Kind::AcRefine,
-    };
-    // Tables and quantisation latched up front, so that a missing one fails before any work.
-    let mut dcs = Vec::with_capacity(scan.components.len());
-    let mut acs = Vec::with_capacity(scan.components.len());
-    for &(c, td, ta) in &scan.components {
-        let plan = &mut plans[c];
-        if plan.quant.is_none() {
-            plan.quant = Some(tables.quant[plan.tq].ok_or(Error::Corrupt("missing DQT"))?);
-        }
-        plan.scanned = true;
-        let need_dc = matches!(kind, Kind::Sequential | Kind::DcFirst);
-        let need_ac = matches!(kind, Kind::Sequential | Kind::AcFirst | Kind::AcRefine);
-        let dc = tables.dc.get(td).and_then(Option::as_ref);
-        let ac = tables.ac.get(ta).and_then(Option::as_ref);
-        if (need_dc && dc.is_none()) || (need_ac && ac.is_none()) {
-            return Err(Error::Corrupt("missing DHT"));
-        }
-        dcs.push(dc);
-        acs.push(ac);
-    }
-    let mut bits = huffman::Bits::new(data, pos);
-    let mut preds = [0i32; 4];
-    let mut eobrun = 0u32;
-    let restart = tables.restart_interval as usize;
-    let mut next_rst = 0u8;
-    let mut mcu = 0usize;
-    let (ss, se, al) = (usize::from(scan.ss), usize::from(scan.se), scan.al);
-
-    let block = |bits: &mut huffman::Bits<'_>,
-                 i: usize,
-                 plan: &mut Plan,
-                 bx: usize,
-                 by: usize,
-                 preds: &mut [i32; 4],
-                 eobrun: &mut u32|
-     -> Result<(), Error> {
-        let (slots, kept) = (plan.slots, plan.kept);
-        let mut slot = plan.slot(bx, by);
-        let (dc, ac) = (dcs[i], acs[i]);
-        match kind {
-            Kind::Sequential => match (dc, ac) {
-                (Some(dc), Some(ac)) => {
-                    entropy::sequential(bits, dc, ac, &mut preds[i], &mut slot, &slots)
-                }
-                _ => Err(Error::Corrupt("missing DHT")),
-            },
-            Kind::DcFirst => match dc {
-                Some(dc) => entropy::dc_first(bits, dc, &mut preds[i], al, &mut slot),
-                None => Err(Error::Corrupt("missing DHT")),
-            },
-            Kind::DcRefine => {
-                entropy::dc_refine(bits, al, &mut slot);
-                Ok(())
-            }
-            Kind::AcFirst | Kind::AcRefine => {
-                let table = ac.ok_or(Error::Corrupt("missing DHT"))?;
-                let band = Band { table, ss, se, al };
-                if kind == Kind::AcFirst {
-                    entropy::ac_first(bits, &band, eobrun, &mut slot, &slots)
-                } else {
-                    entropy::ac_refine(bits, &band, eobrun, &mut slot, &slots, kept)
-                }
-            }
-        }
-    };
-
-    let mut restart_check = |bits: &mut huffman::Bits<'_>,
-                             mcu: usize,
-                             preds: &mut [i32; 4],
-                             eobrun: &mut u32|
-     -> Result<(), Error> {
-        if restart > 0 && mcu > 0 && mcu % restart == 0 {
-            bits.restart(next_rst)?;
-            next_rst = (next_rst + 1) & 7;
-            *preds = [0; 4];
-            *eobrun = 0;
-        }
-        Ok(())
-    };
-
-    if scan.components.len() == 1 {
-        let c = scan.components[0].0;
-        let (wb, rows) = (plans[c].wb, plans[c].hb.min(plans[c].by1));
-        for by in 0..rows {
-            if !check() {
-                return Err(Error::Deadline);
-            }
-            for bx in 0..wb {
-                restart_check(&mut bits, mcu, &mut preds, &mut eobrun)?;
-                block(&mut bits, 0, &mut plans[c], bx, by, &mut preds, &mut eobrun)?;
-                mcu += 1;
-            }
-            if bits.overrun() {
-                return Err(Error::Corrupt("truncated scan"));
-            }
-        }
-    } else {
-        let (max_h, max_v) = (frame.max_h as usize, frame.max_v as usize);
-        let mcus_x = (frame.width as usize).div_ceil(8 * max_h);
-        let mcus_y = (frame.height as usize).div_ceil(8 * max_v);
-        let rows = scan
-            .components
-            .iter()
-            .map(|&(c, _, _)| plans[c].by1.div_ceil(plans[c].v))
-            .max()
-            .unwrap_or(0)
-            .min(mcus_y);
-        for my in 0..rows {
-            if !check() {
-                return Err(Error::Deadline);
-            }
-            for mx in 0..mcus_x {
-                restart_check(&mut bits, mcu, &mut preds, &mut eobrun)?;
-                for (i, &(c, _, _)) in scan.components.iter().enumerate() {
-                    let plan = &mut plans[c];
-                    let (h, v) = (plan.h, plan.v);
-                    for y in 0..v {
-                        for x in 0..h {
-                            block(
-                                &mut bits,
-                                i,
-                                plan,
-                                mx * h + x,
-                                my * v + y,
-                                &mut preds,
-                                &mut eobrun,
-                            )?;
-                        }
-                    }
-                }
-                mcu += 1;
-            }
-            if bits.overrun() {
-                return Err(Error::Corrupt("truncated scan"));
-            }
-        }
-    }
-    Ok(header::entropy_end(data, bits.pos))
 }

@@ -138,14 +138,13 @@ fn plane(plan: &Plan) -> Plane<'_> {
     let width = (plan.bx1 - plan.bx0) * k;
     let height = (plan.by1 - plan.by0) * k;
     let mut data = vec![0u8; width * height];
-    let basis = Basis::new(k);
-    let quant = plan.quant.unwrap_or([1; 64]);
+    let basis = Basis::new(k, &plan.quant.unwrap_or([1; 64]));
     let per_row = plan.bx1 - plan.bx0;
     for (i, coefs) in plan.values.chunks_exact(k * k).enumerate() {
         let (bx, by) = (i % per_row, i / per_row);
         let at = by * k * width + bx * k;
         if let Some(out) = data.get_mut(at..) {
-            idct::block(coefs, &quant, &basis, out, width);
+            idct::block(coefs, &basis, out, width);
         }
     }
     Plane {

@@ -32,13 +32,24 @@ use crate::error::TofuError;
 /// scans can be skipped) twice as often as 2.0 does.
 pub const SHRINK_ON_LOAD_MARGIN: f64 = 1.3;
 
-/// Whether scaled decodes (1/2, 1/4, 1/8) of the common JPEGs go through tofu-jpeg, which keeps
-/// per block only the k×k coefficients its k×k IDCT reads (issue 14), rather than libjpeg-turbo.
-/// Off unless tofu-core is built with the feature `reduced-jpeg`: on the 28-photo corpus it is
-/// not faster than libjpeg-turbo yet, and its pixels differ from libjpeg's reduced IDCTs by up
-/// to 1.5 levels (mean) at 1/2 and 1/4 (see crates/jpeg). Full-scale decodes, CMYK/YCCK/RGB
-/// files and whatever tofu-jpeg does not cover always go through libjpeg.
-pub const REDUCED_JPEG: bool = cfg!(feature = "reduced-jpeg");
+/// Which scaled decodes (1/2, 1/4, 1/8) go through tofu-jpeg, which keeps per block only the
+/// k×k coefficients its k×k IDCT reads (issue 14), rather than libjpeg-turbo.
+///
+/// Progressive files: libjpeg holds all 64 coefficients of every block of the image until the
+/// last scan (150 MB for a 50 MP 4:2:0 file); tofu-jpeg holds k²/64 of that for the crop
+/// window, and at 1/8 it leaves out every luma AC scan. Measured on the corpus's 11 progressive
+/// photos (crates/jpeg `examples/speed`, whole image): 0.19× libjpeg's time at 1/8, 0.8× at 1/4,
+/// 1.1× at 1/2 (there the reduced store costs more than it saves; memory decides).
+///
+/// Baseline files: libjpeg already streams them (one row of blocks at a time, no coefficient
+/// buffer) and its SIMD Huffman, IDCT and colour code is 1.6–2× faster than tofu-jpeg's safe
+/// scalar Rust, with libjpeg's own pixels; so they stay with libjpeg.
+///
+/// Full-scale decodes, CMYK/YCCK/RGB files and whatever tofu-jpeg does not cover (arithmetic
+/// coding, 12-bit, unusual sampling, damage it cannot decode past) always go through libjpeg.
+pub fn reduced_decoder_for(progressive: bool) -> bool {
+    progressive
+}
 
 /// What the markers before the first scan say, found without decoding.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -185,8 +196,8 @@ impl<'a> JpegHeader<'a> {
     /// the resampler's reach around it (Lanczos3: 3 output pixels) need: gray stays gray,
     /// CMYK/YCCK becomes sRGB through `colour` (its profile, else the default CMYK one),
     /// everything else RGB. Rows below the window are never decoded; rows above and columns
-    /// outside skip the IDCT and colour conversion. With [`REDUCED_JPEG`], scaled decodes go
-    /// through tofu-jpeg where it covers the file.
+    /// outside skip the IDCT and colour conversion. Scaled decodes of progressive files go through
+    /// tofu-jpeg where it covers the file ([`reduced_decoder_for`]).
     #[allow(clippy::too_many_arguments)]
     pub fn decode(
         self,
@@ -198,15 +209,9 @@ impl<'a> JpegHeader<'a> {
         colour: &mut Colour,
         deadline: &Deadline,
     ) -> Result<Decoded, TofuError> {
+        let reduced = reduced_decoder_for(self.decoder.header().progressive);
         self.decode_with(
-            source,
-            denom,
-            crop,
-            out_width,
-            out_height,
-            colour,
-            deadline,
-            REDUCED_JPEG,
+            source, denom, crop, out_width, out_height, colour, deadline, reduced,
         )
     }
 

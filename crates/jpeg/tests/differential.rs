@@ -9,6 +9,8 @@
 //! Where it does not decode, a file libjpeg decodes cleanly must be reported as unsupported,
 //! never as corrupt.
 //! A crop window must be exactly the same pixels as that part of the whole image.
+//! `TOFU_JPEG_DIFFS=1 cargo test --release -p tofu-jpeg --test differential -- --nocapture`
+//! prints every file's difference per scale and channel.
 
 use std::path::{Path, PathBuf};
 
@@ -161,6 +163,9 @@ fn check_file(path: &Path, tally: &mut Tally) {
                         .sum();
                     let mean = sum as f64 / (img.data.len() / c) as f64;
                     tally.worst = tally.worst.max(mean);
+                    if std::env::var_os("TOFU_JPEG_DIFFS").is_some() {
+                        eprintln!("{} 1/{denom} channel {ch}: {mean:.3}", path.display());
+                    }
                     let bound = if denom == 8 { 2.0 } else { 7.0 };
                     tally.sum[scale_index(denom)] += mean;
                     tally.count[scale_index(denom)] += 1;

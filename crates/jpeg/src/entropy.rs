@@ -163,18 +163,12 @@ pub fn ac_first(
     Ok(())
 }
 
-/// The zigzag indexes `from..=to` as bits (none when `from > to`).
-#[inline]
+/// The zigzag indexes `from..=to` as bits (none when `from > to`; `to` ≤ 63), without branches.
+#[inline(always)]
 fn span(from: usize, to: usize) -> u64 {
-    if from > to || from > 63 {
-        return 0;
-    }
-    let high = if to >= 63 {
-        u64::MAX
-    } else {
-        (1u64 << (to + 1)) - 1
-    };
-    high & !((1u64 << from) - 1)
+    let low = u64::MAX.checked_shl(from as u32).unwrap_or(0);
+    let high = u64::MAX >> (63 - to.min(63));
+    low & high
 }
 
 /// A block of a progressive AC refinement scan. `slot.nonzero` must be there (the caller
@@ -300,4 +294,18 @@ pub fn slots(k: usize) -> [u8; 64] {
         }
     }
     slots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_are_inclusive_and_may_be_empty() {
+        assert_eq!(span(3, 5), 0b11_1000);
+        assert_eq!(span(6, 5), 0);
+        assert_eq!(span(64, 63), 0);
+        assert_eq!(span(1, 63), u64::MAX - 1);
+        assert_eq!(span(0, 0), 1);
+    }
 }

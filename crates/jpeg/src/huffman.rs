@@ -237,7 +237,7 @@ impl<'a> Bits<'a> {
     }
 
     /// The next Huffman-coded symbol.
-    #[inline]
+    #[inline(always)]
     pub fn decode(&mut self, t: &Table) -> Result<u8, Error> {
         if self.n < 16 {
             self.refill();
@@ -248,6 +248,13 @@ impl<'a> Bits<'a> {
             self.consume(u32::from(e >> 8));
             return Ok(e as u8);
         }
+        self.decode_long(t)
+    }
+
+    /// A code longer than the lookup bits (rare: the lookup covers the common codes).
+    #[cold]
+    #[inline(never)]
+    fn decode_long(&mut self, t: &Table) -> Result<u8, Error> {
         for l in LOOKUP_BITS as usize + 1..=16 {
             let code = (self.acc >> (64 - l)) as i32;
             if code <= t.maxcode[l] {
@@ -264,7 +271,7 @@ impl<'a> Bits<'a> {
     }
 
     /// An AC coefficient whose code and value bits fit the lookup: `(run, value)`.
-    #[inline]
+    #[inline(always)]
     pub fn fast_ac(&mut self, t: &Table) -> Option<(usize, i32)> {
         if self.n < 16 {
             self.refill();

@@ -18,12 +18,12 @@ pub struct Slot<'s> {
 }
 
 /// The place of zigzag index `z` (≤ 63; libjpeg maps a run past 63 to 63).
-#[inline]
+#[inline(always)]
 fn zz(z: usize) -> usize {
     z.min(63)
 }
 
-#[inline]
+#[inline(always)]
 fn store(slot: &mut Slot<'_>, slots: &[u8; 64], z: usize, v: i16) {
     if let Some(values) = slot.values.as_deref_mut() {
         let i = slots[z];
@@ -245,7 +245,7 @@ pub fn ac_refine(
 
 /// Reads the correction bits of the already non-zero coefficients in `passed` (a zigzag mask),
 /// in zigzag order, and applies those of kept coefficients to their values.
-#[inline]
+#[inline(always)]
 fn corrections(
     bits: &mut Bits<'_>,
     values: &mut Option<&mut [i16]>,

@@ -139,7 +139,7 @@ impl<'a> Bits<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn refill(&mut self) {
         // Fast path: the next 8 bytes hold no 0xFF (so no stuffing and no marker).
         if !self.at_marker && self.n <= 56 {
@@ -196,14 +196,14 @@ impl<'a> Bits<'a> {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn consume(&mut self, k: u32) {
         self.acc <<= k;
         self.n -= k;
     }
 
     /// `k` (≤ 32) bits as an unsigned number.
-    #[inline]
+    #[inline(always)]
     pub fn get(&mut self, k: u32) -> u32 {
         if k == 0 {
             return 0;
@@ -217,13 +217,13 @@ impl<'a> Bits<'a> {
     }
 
     /// One bit.
-    #[inline]
+    #[inline(always)]
     pub fn bit(&mut self) -> bool {
         self.get(1) != 0
     }
 
     /// `k` bits as a signed DCT value (JPEG's EXTEND).
-    #[inline]
+    #[inline(always)]
     pub fn receive_extend(&mut self, k: u32) -> i32 {
         if k == 0 {
             return 0;
@@ -291,7 +291,7 @@ impl<'a> Bits<'a> {
     }
 
     /// `n` (≤ 64) bits, the first read in the most significant place of the low `n` bits.
-    #[inline]
+    #[inline(always)]
     pub fn get_wide(&mut self, n: u32) -> u64 {
         if n <= 32 {
             return u64::from(self.get(n));

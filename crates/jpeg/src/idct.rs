@@ -6,11 +6,13 @@
 //! libjpeg-turbo's own (jidctred.c) also fold in coefficients beyond k, so the two differ by a
 //! fraction of a level on photos (the differential test bounds it). k = 8 is the full IDCT.
 //! The kept frequencies are attenuated as libjpeg-turbo's cell averaging does ([`box_gain`]).
-//! Computed in f32: at most 16 products per output sample, well inside its precision.
+//! Computed in f32 (at most 16 products per output sample, well inside its precision) as dense
+//! sums of K-wide rows that the compiler vectorises; for k = 8 (4:2:0 chroma at 1/2) the rows
+//! without coefficients, most of them in a chroma block, are skipped.
 
 /// What one component's IDCTs share: the 1-D basis `rows[x][u] = C(u)/2 · cos((2x+1)uπ/2k) ·`
 /// [`box_gain`] and its transpose `cols[u][x]`, for one k, and the component's quantisation
-/// table as f32 (for k = 8, with AAN's scale factors folded in).
+/// table as f32.
 pub struct Basis {
     k: usize,
     rows: [[f32; 8]; 8],
@@ -40,8 +42,7 @@ impl Basis {
         let mut q = [[0f32; 8]; 8];
         for v in 0..8 {
             for u in 0..8 {
-                let scale = if k == 8 { AAN[v] * AAN[u] } else { 1.0 };
-                q[v][u] = f32::from(quant[v * 8 + u]) * scale;
+                q[v][u] = f32::from(quant[v * 8 + u]);
             }
         }
         Basis {
@@ -87,100 +88,17 @@ pub fn block(coefs: &[i16], basis: &Basis, out: &mut [u8], stride: usize) {
         }
         2 => sized::<2>(coefs, basis, out, stride),
         4 => sized::<4>(coefs, basis, out, stride),
-        _ => full(coefs, basis, out, stride),
+        _ => sized::<8>(coefs, basis, out, stride),
     }
 }
 
-/// AAN's scale factors (jidctflt.c): `cos(kπ/16)·√2` for k > 0, folded into the dequantisation.
-const AAN: [f32; 8] = [
-    1.0,
-    1.387_039_8,
-    1.306_563,
-    1.175_875_6,
-    1.0,
-    0.785_694_96,
-    0.541_196_1,
-    0.275_899_38,
-];
-
-/// One 8-point AAN inverse DCT (jidctflt.c's butterflies) over `v[0..8]`, in place.
-#[inline(always)]
-fn aan8(v: [f32; 8]) -> [f32; 8] {
-    // Even part.
-    let (tmp10, tmp11) = (v[0] + v[4], v[0] - v[4]);
-    let tmp13 = v[2] + v[6];
-    let tmp12 = (v[2] - v[6]) * std::f32::consts::SQRT_2 - tmp13;
-    let (e0, e3) = (tmp10 + tmp13, tmp10 - tmp13);
-    let (e1, e2) = (tmp11 + tmp12, tmp11 - tmp12);
-    // Odd part.
-    let (z13, z10) = (v[5] + v[3], v[5] - v[3]);
-    let (z11, z12) = (v[1] + v[7], v[1] - v[7]);
-    let o7 = z11 + z13;
-    let t11 = (z11 - z13) * std::f32::consts::SQRT_2;
-    let z5 = (z10 + z12) * 1.847_759;
-    let t10 = 1.082_392_2 * z12 - z5;
-    let t12 = -2.613_126 * z10 + z5;
-    let o6 = t12 - o7;
-    let o5 = t11 - o6;
-    let o4 = t10 + o5;
-    [
-        e0 + o7,
-        e1 + o6,
-        e2 + o5,
-        e3 - o4,
-        e3 + o4,
-        e2 - o5,
-        e1 - o6,
-        e0 - o7,
-    ]
-}
-
-/// The full 8×8 IDCT (4:2:0 chroma at 1/2), by AAN's factorisation in f32 as libjpeg's
-/// jidctflt.c: about 5 times fewer operations than the basis sums of [`sized`].
-fn full(coefs: &[i16], basis: &Basis, out: &mut [u8], stride: usize) {
-    let Some(coefs) = coefs.get(..64) else {
-        return;
-    };
-    if out.len() < 7 * stride + 8 {
-        return;
-    }
-    if coefs[1..].iter().all(|&c| c == 0) {
-        let dc = sample(f32::from(coefs[0]) * basis.quant[0][0] / 8.0);
-        for y in 0..8 {
-            out[y * stride..y * stride + 8].fill(dc);
-        }
-        return;
-    }
-    // Columns first, as jidctflt.c; a column of zero AC terms is its DC term throughout.
-    let mut ws = [[0f32; 8]; 8]; // ws[row][col]
-    for col in 0..8 {
-        let c = |row: usize| f32::from(coefs[row * 8 + col]) * basis.quant[row][col];
-        if (1..8).all(|row| coefs[row * 8 + col] == 0) {
-            let dc = c(0);
-            for row in ws.iter_mut() {
-                row[col] = dc;
-            }
-            continue;
-        }
-        let r = aan8([c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7)]);
-        for (row, v) in ws.iter_mut().zip(r) {
-            row[col] = v;
-        }
-    }
-    for (y, w) in ws.iter().enumerate() {
-        let r = aan8(*w);
-        let line = &mut out[y * stride..y * stride + 8];
-        for (o, v) in line.iter_mut().zip(r) {
-            *o = sample(v / 8.0);
-        }
-    }
-}
-
-/// A sample from an IDCT output: level shift, round half up, clamp (Rust's float-to-int `as`
-/// saturates, so this is branch-free and vectorises).
+/// A sample from an IDCT output: level shift, clamp, round to nearest. Adding 2²³ leaves the
+/// rounded integer in the low bits of the f32 (ties go to even, where libjpeg's integer IDCTs
+/// round half up: a tie is an exact x.5, which flat blocks, the common case, never reach here).
+/// Branch-free bit operations the compiler vectorises; a float-to-int `as` does not.
 #[inline(always)]
 fn sample(s: f32) -> u8 {
-    (s + 128.5).clamp(0.0, 255.0) as i32 as u8
+    ((s + 128.0).clamp(0.0, 255.0) + 8_388_608.0).to_bits() as u8
 }
 
 /// The k×k IDCT for one K, so that the loops have constant bounds: dense, branch-free sums of
@@ -196,27 +114,36 @@ fn sized<const K: usize>(coefs: &[i16], basis: &Basis, out: &mut [u8], stride: u
         return;
     }
     if coefs[1..].iter().all(|&c| c == 0) {
-        // Flat block: every sample is the DC term's.
-        let dc = sample(f32::from(coefs[0]) * basis.quant[0][0] / 8.0);
+        // Flat block: every sample is the DC term's, in libjpeg's integer arithmetic.
+        let dc = range_limit((i32::from(coefs[0]) * basis.dc + 4) >> 3);
         for y in 0..K {
             out[y * stride..y * stride + K].fill(dc);
         }
         return;
     }
-    // Rows: tmp[v] = Σ_u g[v][u] · cols[u].
+    // Rows: tmp[v] = Σ_u g[v][u] · cols[u], for the rows with a coefficient (the column pass
+    // reads only those: most blocks have one to three).
     let mut tmp = [[0f32; K]; K];
+    let mut live = [0usize; K];
+    let mut n = 0;
     for v in 0..K {
+        let row = &coefs[v * K..v * K + K];
+        if K == 8 && row.iter().all(|&c| c == 0) {
+            continue;
+        }
         for u in 0..K {
-            let g = f32::from(coefs[v * K + u]) * basis.quant[v][u];
+            let g = f32::from(row[u]) * basis.quant[v][u];
             for x in 0..K {
                 tmp[v][x] += g * basis.cols[u][x];
             }
         }
+        live[n] = v;
+        n += 1;
     }
     // Columns: out[y] = Σ_v rows[y][v] · tmp[v].
     for y in 0..K {
         let mut line = [0f32; K];
-        for v in 0..K {
+        for &v in &live[..n] {
             let b = basis.rows[y][v];
             for x in 0..K {
                 line[x] += b * tmp[v][x];

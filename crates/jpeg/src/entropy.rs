@@ -189,10 +189,10 @@ pub fn ac_refine(
     let p1: i16 = 1 << band.al;
     let mut nz = slot.nonzero.as_deref().copied().unwrap_or(0);
     let mut values = slot.values.as_deref_mut();
-    let (ss, se) = (band.ss, band.se);
-    let mut k = ss;
+    // The band's coefficients not yet passed, as a mask.
+    let mut left = span(band.ss, band.se);
     if *eobrun == 0 {
-        while k <= se {
+        while left != 0 {
             let rs = bits.decode(band.table)?;
             let r = u32::from(rs >> 4);
             let s = rs & 15;
@@ -206,35 +206,36 @@ pub fn ac_refine(
                 }
                 break;
             }
-            // Stop at the (r+1)-th coefficient of k..=se with no history (past se if none).
-            let mut zeros = !nz & span(k, se);
+            // Stop at the (r+1)-th coefficient left with no history (none: past the band).
+            let mut zeros = !nz & left;
             for _ in 0..r {
                 zeros &= zeros.wrapping_sub(1);
             }
-            let stop = if zeros == 0 {
-                se + 1
-            } else {
-                zeros.trailing_zeros() as usize
-            };
-            corrections(bits, &mut values, slots, nz & span(k, stop - 1), kept, p1);
-            k = stop;
+            let stop = zeros & zeros.wrapping_neg();
+            let passed = left & stop.wrapping_sub(1);
+            corrections(bits, &mut values, slots, nz & passed, kept, p1);
+            left &= !(passed | stop);
             if new != 0 {
-                let z = zz(k);
-                nz |= 1 << z;
-                if let Some(values) = values.as_deref_mut() {
-                    let i = slots[z];
-                    if i != OUT {
-                        if let Some(c) = values.get_mut(usize::from(i)) {
-                            *c = new;
-                        }
+                // Past the band (damage): libjpeg writes the coefficient after it.
+                let at = if stop == 0 {
+                    1u64 << zz(band.se + 1)
+                } else {
+                    stop
+                };
+                nz |= at;
+                if at & kept != 0 {
+                    if let Some(c) = values
+                        .as_deref_mut()
+                        .and_then(|v| v.get_mut(usize::from(slots[at.trailing_zeros() as usize])))
+                    {
+                        *c = new;
                     }
                 }
             }
-            k += 1;
         }
     }
     if *eobrun > 0 {
-        corrections(bits, &mut values, slots, nz & span(k, se), kept, p1);
+        corrections(bits, &mut values, slots, nz & left, kept, p1);
         *eobrun -= 1;
     }
     if let Some(n) = slot.nonzero.as_deref_mut() {

@@ -1,14 +1,19 @@
-//! From kept coefficients to pixels of the window: k×k IDCT of the kept blocks into one sample
-//! plane per component, then per output row libjpeg-turbo's upsampling (jdsample.c: "fancy"
-//! triangle filters h2v1 and h1v2, or replication at 1/8 scale where libjpeg turns fancy
-//! upsampling off) and its YCbCr → RGB conversion (jdcolor.c, same fixed-point tables).
+//! From kept coefficients to pixels of the window, row by row: each component IDCTs its kept
+//! blocks a row of blocks at a time into a band of at most three (what the output row and its
+//! upsampling neighbours need; never a whole plane), then libjpeg-turbo's upsampling
+//! (jdsample.c: "fancy" triangle filters h2v1 and h1v2, or replication at 1/8 scale where
+//! libjpeg turns fancy upsampling off) and its YCbCr → RGB conversion (jdcolor.c) make the
+//! output row.
 
 use crate::idct::{self, Basis};
 use crate::Plan;
 
-/// One component's samples for the kept blocks.
+/// One component's samples: a band of rows of blocks of the kept columns, IDCT'd as the output
+/// rows reach them.
 struct Plane<'p> {
     plan: &'p Plan,
+    basis: Basis,
+    /// The band's samples, `width` per row, from sample row `y0` on.
     data: Vec<u8>,
     width: usize,
     /// Sample coordinates of `data[0]`.
@@ -16,7 +21,73 @@ struct Plane<'p> {
     y0: usize,
 }
 
-impl Plane<'_> {
+impl<'p> Plane<'p> {
+    fn new(plan: &'p Plan) -> Plane<'p> {
+        Plane {
+            plan,
+            basis: Basis::new(plan.k, &plan.quant.unwrap_or([1; 64])),
+            data: Vec::new(),
+            width: (plan.bx1 - plan.bx0) * plan.k,
+            x0: plan.bx0 * plan.k,
+            y0: plan.by0 * plan.k,
+        }
+    }
+
+    /// The sample rows output row `y` reads (the row itself, or for vertical upsampling the
+    /// row above and below the nearer one), clamped to the image.
+    fn reads(&self, y: usize) -> (usize, usize) {
+        let last = self.plan.dh - 1;
+        if self.plan.up_v == 1 {
+            (y.min(last), y.min(last))
+        } else {
+            let r = y / 2;
+            (r.saturating_sub(1).min(last), (r + 1).min(last))
+        }
+    }
+
+    /// Makes sample rows `lo..=hi` present: the band moves down to start at `lo`'s row of
+    /// blocks, keeping the rows of blocks it already has, and IDCTs the new ones.
+    fn reach(&mut self, lo: usize, hi: usize) {
+        let p = self.plan;
+        let k = p.k;
+        let (first, last) = ((lo / k).max(p.by0), (hi / k).min(p.by1 - 1));
+        if first > last {
+            return;
+        }
+        let row_bytes = k * self.width;
+        let have = self.data.len() / row_bytes.max(1);
+        let old_first = self.y0 / k;
+        let keep = if first >= old_first && first < old_first + have {
+            let shift = first - old_first;
+            self.data.copy_within(shift * row_bytes.., 0);
+            have - shift
+        } else {
+            0
+        };
+        let want = last + 1 - first;
+        if keep >= want {
+            self.data.truncate(keep * row_bytes);
+            self.y0 = first * k;
+            return;
+        }
+        self.data.resize(want * row_bytes, 0);
+        self.y0 = first * k;
+        let kk = k * k;
+        let per_row = p.bx1 - p.bx0;
+        for br in first + keep..=last {
+            let at = (br - first) * row_bytes;
+            let from = (br - p.by0) * per_row * kk;
+            let Some(coefs) = p.values.get(from..from + per_row * kk) else {
+                continue;
+            };
+            for (bx, block) in coefs.chunks_exact(kk).enumerate() {
+                if let Some(out) = self.data.get_mut(at + bx * k..) {
+                    idct::block(block, &self.basis, out, self.width);
+                }
+            }
+        }
+    }
+
     #[inline]
     fn at(&self, x: usize, y: usize) -> u8 {
         let (x, y) = (x.min(self.plan.dw - 1), y.min(self.plan.dh - 1));
@@ -132,30 +203,6 @@ impl Plane<'_> {
     }
 }
 
-/// IDCTs the kept blocks of one component.
-fn plane(plan: &Plan) -> Plane<'_> {
-    let k = plan.k;
-    let width = (plan.bx1 - plan.bx0) * k;
-    let height = (plan.by1 - plan.by0) * k;
-    let mut data = vec![0u8; width * height];
-    let basis = Basis::new(k, &plan.quant.unwrap_or([1; 64]));
-    let per_row = plan.bx1 - plan.bx0;
-    for (i, coefs) in plan.values.chunks_exact(k * k).enumerate() {
-        let (bx, by) = (i % per_row, i / per_row);
-        let at = by * k * width + bx * k;
-        if let Some(out) = data.get_mut(at..) {
-            idct::block(coefs, &basis, out, width);
-        }
-    }
-    Plane {
-        plan,
-        data,
-        width,
-        x0: plan.bx0 * k,
-        y0: plan.by0 * k,
-    }
-}
-
 /// libjpeg's YCbCr → RGB conversion (jdcolor.c, SCALEBITS 16), computed rather than looked up
 /// so that the loop vectorises: each term equals the entry of libjpeg's table for it.
 #[inline(always)]
@@ -173,18 +220,26 @@ fn ycc_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
 
 /// The window's pixels: grey (1 byte) or RGB (3 bytes), rows packed.
 pub fn render(plans: &[Plan], k: usize, x0: usize, y0: usize, w: usize, h: usize) -> Vec<u8> {
-    let planes: Vec<Plane<'_>> = plans.iter().map(plane).collect();
+    let mut planes: Vec<Plane<'_>> = plans.iter().map(Plane::new).collect();
     let fancy = k > 1;
     let channels = planes.len();
     let mut out = vec![0u8; w * h * channels];
+    let reach = |planes: &mut [Plane<'_>], y: usize| {
+        for plane in planes.iter_mut() {
+            let (lo, hi) = plane.reads(y);
+            plane.reach(lo, hi);
+        }
+    };
     if channels == 1 {
         for (r, line) in out.chunks_exact_mut(w).enumerate() {
+            reach(&mut planes, y0 + r);
             planes[0].row(y0 + r, x0, fancy, line);
         }
         return out;
     }
     let mut lines = vec![0u8; 3 * w];
     for (r, rgb) in out.chunks_exact_mut(3 * w).enumerate() {
+        reach(&mut planes, y0 + r);
         let (yl, rest) = lines.split_at_mut(w);
         let (cbl, crl) = rest.split_at_mut(w);
         planes[0].row(y0 + r, x0, fancy, yl);

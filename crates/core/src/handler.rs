@@ -228,6 +228,11 @@ pub fn handle(config: &DirConfig, process: &ProcessState, request: RequestInfo<'
     ));
     let ms = |d: Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
     reply.notes.push(("tofu-status", reply.status.to_string()));
+    if let Some(stages) = timings.stages {
+        reply
+            .notes
+            .push(("tofu-decoder", stages.decoder.to_string()));
+    }
     if let Some(role) = role {
         let name = match role {
             Role::Leader => "leader",
@@ -617,6 +622,12 @@ mod tests {
         let again = get(&c, &path);
         assert_eq!(r.header("ETag"), again.header("ETag"));
         assert_eq!(r.body(), again.body(), "output is deterministic");
+        // A baseline JPEG: libjpeg, at a DCT scale.
+        let decoder = r.notes.iter().find(|(n, _)| *n == "tofu-decoder");
+        assert!(
+            decoder.is_some_and(|(_, v)| v.starts_with("libjpeg 1/")),
+            "{decoder:?}"
+        );
         for stage in [
             "tofu-transform-ms",
             "tofu-decode-ms",

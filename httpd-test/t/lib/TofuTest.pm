@@ -207,8 +207,8 @@ sub notes_log_path {
 sub notes_log_mark { -s notes_log_path() || 0 }
 
 # The tofu_notes_log entries written since $mark for URL paths equal to $path, as hashes
-# { pid, start (µs), code, status, coalesced, fetch, transform, total, path, accept } ('-' where a
-# note is unset).
+# { pid, start (µs), code, status, coalesced, fetch, transform, total, path, accept, decoder }
+# ('-' where a note is unset).
 # The access log is written after the response is sent: waits up to 5 s for $want entries.
 sub notes_since {
     my ($mark, $path, $want) = @_;
@@ -218,10 +218,10 @@ sub notes_since {
         if (open my $fh, '<', notes_log_path()) {
             seek $fh, $mark, 0;
             while (my $line = <$fh>) {
-                my @f = $line =~ /^(\d+) (\d+) (\d+) (\S+) (\S+) fetch=(\S+) transform=(\S+) total=(\S+) "([^"]*)" "([^"]*)"$/
+                my @f = $line =~ /^(\d+) (\d+) (\d+) (\S+) (\S+) fetch=(\S+) transform=(\S+) total=(\S+) "([^"]*)" "([^"]*)" "([^"]*)"$/
                     or next;
                 my %e;
-                @e{qw(pid start code status coalesced fetch transform total path accept)} = @f;
+                @e{qw(pid start code status coalesced fetch transform total path accept decoder)} = @f;
                 next unless $e{path} eq $path;
                 push @found, \%e;
             }

@@ -79,6 +79,34 @@ pub struct StageTimes {
     pub decode: Duration,
     pub resize: Duration,
     pub encode: Duration,
+    /// Which decoder read the original and at what DCT scale (`tofu-decoder` note): "tofu-jpeg
+    /// 1/4", "libjpeg 1/8", "PNG". Which photos take which path, and why one costs more.
+    pub decoder: Decoder,
+}
+
+/// The decoder of one transform (see [`StageTimes::decoder`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Decoder {
+    /// Not recorded (a result made elsewhere than [`transform`]).
+    #[default]
+    Unknown,
+    /// libjpeg-turbo at 1/`denom`.
+    Libjpeg { denom: u32 },
+    /// tofu-jpeg's reduced decode at 1/`denom` (progressive JPEGs: `jpeg::reduced_decoder_for`).
+    TofuJpeg { denom: u32 },
+    /// The image crate's decoder of another format.
+    Other(SourceFormat),
+}
+
+impl std::fmt::Display for Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Decoder::Unknown => f.write_str("-"),
+            Decoder::Libjpeg { denom } => write!(f, "libjpeg 1/{denom}"),
+            Decoder::TofuJpeg { denom } => write!(f, "tofu-jpeg 1/{denom}"),
+            Decoder::Other(format) => f.write_str(format.name()),
+        }
+    }
 }
 
 /// What an original is, read from its header alone (no pixel decoded).
@@ -143,13 +171,18 @@ pub fn run_until(
     let crop = orientation.to_stored(plan.crop, upright_w, upright_h);
     let (out_w, out_h) = orientation.swap_size(plan.width, plan.height);
 
-    let (pixels, crop, mut colour) = match opened.header {
+    let (pixels, crop, mut colour, decoder) = match opened.header {
         Header::Jpeg { header, adobe } => {
             let mut colour = Colour::new(opened.icc, header.model(adobe));
             let denom = header.choose_scale(crop, out_w, out_h);
             let decoded =
                 header.decode(source, denom, crop, out_w, out_h, &mut colour, &deadline)?;
-            (decoded.pixels, decoded.crop, colour)
+            let decoder = if decoded.reduced {
+                Decoder::TofuJpeg { denom }
+            } else {
+                Decoder::Libjpeg { denom }
+            };
+            (decoded.pixels, decoded.crop, colour, decoder)
         }
         Header::Other(header) => {
             let colour = Colour::new(opened.icc, header.model());
@@ -160,7 +193,7 @@ pub fn run_until(
                 ));
             }
             pixels.drop_opaque_alpha();
-            (pixels, crop, colour)
+            (pixels, crop, colour, Decoder::Other(opened.format))
         }
     };
     deadline.check("decoding")?;
@@ -188,6 +221,7 @@ pub fn run_until(
             decode,
             resize: encoding - resizing,
             encode: encoding.elapsed(),
+            decoder,
         },
         colour_note: colour.note().map(str::to_string),
     })

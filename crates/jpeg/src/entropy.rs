@@ -255,10 +255,10 @@ fn corrections(
     kept: u64,
     p1: i16,
 ) {
-    let n = passed.count_ones();
-    if n == 0 {
+    if passed == 0 {
         return;
     }
+    let n = passed.count_ones();
     let word = bits.get_wide(n);
     let mut mine = passed & kept;
     let Some(values) = values.as_deref_mut() else {

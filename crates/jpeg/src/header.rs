@@ -283,10 +283,7 @@ pub fn is_jfif(body: &[u8]) -> bool {
 pub fn entropy_end(data: &[u8], from: usize) -> usize {
     let mut pos = from;
     loop {
-        let Some(at) = data
-            .get(pos..)
-            .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
-        else {
+        let Some(at) = data.get(pos..).and_then(|rest| memchr::memchr(0xFF, rest)) else {
             return data.len();
         };
         let at = pos + at;

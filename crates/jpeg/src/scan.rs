@@ -54,28 +54,53 @@ struct Row<'p> {
     kk: usize,
 }
 
-impl Row<'_> {
-    fn of(plan: &mut Plan, by: usize) -> Row<'_> {
+impl<'p> Row<'p> {
+    /// Rows `by..by + count` of a plan's blocks, each borrowing its own part of the stores.
+    fn rows(plan: &'p mut Plan, by: usize, count: usize) -> Vec<Row<'p>> {
         let kk = plan.k * plan.k;
         let per_row = (plan.bx1 - plan.bx0) * kk;
-        let values = if by >= plan.by0 && by < plan.by1 {
-            let at = (by - plan.by0) * per_row;
-            plan.values.get_mut(at..at + per_row)
-        } else {
-            None
-        };
-        let nonzero = if plan.nonzero.is_empty() {
-            None
-        } else {
-            plan.nonzero.get_mut(by * plan.gw..(by + 1) * plan.gw)
-        };
-        Row {
-            values,
-            nonzero,
-            bx0: plan.bx0,
-            bx1: plan.bx1,
-            kk,
+        let (bx0, bx1, by0, by1, gw) = (plan.bx0, plan.bx1, plan.by0, plan.by1, plan.gw);
+        // What is left of each store, and the row of blocks its first element belongs to.
+        let (mut values, mut values_row) = (plan.values.as_mut_slice(), by0);
+        let (mut nonzero, mut nonzero_row) = (plan.nonzero.as_mut_slice(), 0);
+        let mut found = Vec::with_capacity(count);
+        for r in by..by + count {
+            let mine = if r >= by0 && r < by1 && r >= values_row {
+                take(&mut values, (r - values_row) * per_row, per_row)
+            } else {
+                None
+            };
+            if mine.is_some() {
+                values_row = r + 1;
+            }
+            let history = if r >= nonzero_row && r < by1 {
+                take(&mut nonzero, (r - nonzero_row) * gw, gw)
+            } else {
+                None
+            };
+            if history.is_some() {
+                nonzero_row = r + 1;
+            }
+            found.push(Row {
+                values: mine,
+                nonzero: history,
+                bx0,
+                bx1,
+                kk,
+            });
         }
+        found
+    }
+
+    fn of(plan: &'p mut Plan, by: usize) -> Row<'p> {
+        let mut rows = Row::rows(plan, by, 1);
+        rows.pop().unwrap_or(Row {
+            values: None,
+            nonzero: None,
+            bx0: 0,
+            bx1: 0,
+            kk: 0,
+        })
     }
 
     #[inline(always)]
@@ -90,6 +115,18 @@ impl Row<'_> {
         let nonzero = self.nonzero.as_deref_mut().and_then(|n| n.get_mut(bx));
         Slot { values, nonzero }
     }
+}
+
+/// `len` elements of `store` after the first `skip`; what follows stays in `store`. `None` (and
+/// `store` left as it was) when the store is shorter (an untracked history is empty).
+fn take<'s, T>(store: &mut &'s mut [T], skip: usize, len: usize) -> Option<&'s mut [T]> {
+    if store.len() < skip + len {
+        return None;
+    }
+    let rest = std::mem::take(store);
+    let (mine, rest) = rest[skip..].split_at_mut(len);
+    *store = rest;
+    Some(mine)
 }
 
 /// The blocks of a one-component scan, row by row down to the last kept row.
@@ -145,15 +182,23 @@ where
         if !check() {
             return Err(Error::Deadline);
         }
+        // This MCU row's rows of blocks of each component of the scan, in scan order.
+        let mut by_plan: Vec<Option<&mut Plan>> = plans.iter_mut().map(Some).collect();
+        let mut mcu_rows = Vec::with_capacity(components.len());
+        for &c in components {
+            let plan = by_plan
+                .get_mut(c)
+                .and_then(Option::take)
+                .ok_or(Error::Corrupt("component twice in a scan"))?;
+            let (h, v) = (plan.h, plan.v);
+            mcu_rows.push((h, Row::rows(plan, my * v, v)));
+        }
         for mx in 0..mcus_x {
             st.next_mcu()?;
-            for (i, &c) in components.iter().enumerate() {
-                let plan = &mut plans[c];
-                let (h, v) = (plan.h, plan.v);
-                for y in 0..v {
-                    let mut row = Row::of(plan, my * v + y);
-                    for x in 0..h {
-                        block(st, i, &mut row.slot(mx * h + x))?;
+            for (i, (h, rows)) in mcu_rows.iter_mut().enumerate() {
+                for row in rows.iter_mut() {
+                    for x in 0..*h {
+                        block(st, i, &mut row.slot(mx * *h + x))?;
                     }
                 }
             }

@@ -182,7 +182,7 @@ pub fn count_scans(source: &[u8], stop_after: u32) -> u32 {
     }
     let mut scans = 0;
     let mut rest = source.get(pos..).unwrap_or_default();
-    while let Some(at) = rest.windows(2).position(|w| w == [0xFF, 0xDA]) {
+    while let Some(at) = memchr::memmem::find(rest, &[0xFF, 0xDA]) {
         scans += 1;
         if scans > stop_after {
             break;

@@ -432,7 +432,7 @@ fn entropy_end(source: &[u8], from: usize) -> usize {
     loop {
         let Some(at) = source
             .get(pos..)
-            .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
+            .and_then(|rest| memchr::memchr(0xFF, rest))
         else {
             return source.len();
         };

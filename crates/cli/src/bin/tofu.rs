@@ -210,12 +210,18 @@ fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e| format!("{} {e}", e.status()))?;
             std::fs::write(&output, &encoded.bytes)
                 .map_err(|e| format!("{}: {e}", output.display()))?;
+            let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+            let stages = encoded.stages;
             eprintln!(
-                "{}x{} {} ({} bytes)",
+                "{}x{} {} ({} bytes); decoded by {}: decode {:.1} ms, resize {:.1} ms, encode {:.1} ms",
                 encoded.width,
                 encoded.height,
                 encoded.format.mime_type(),
-                encoded.bytes.len()
+                encoded.bytes.len(),
+                stages.decoder,
+                ms(stages.decode),
+                ms(stages.resize),
+                ms(stages.encode),
             );
             Ok(())
         }

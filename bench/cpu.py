@@ -1,6 +1,7 @@
 """Per-image CPU time of mod_tofu's pipeline and its peers, in one run on one corpus.
 
     cpu.py [--engines tofu,vips,pillow,magick] [--min-time S] [--min-iterations N] [--out DIR]
+           [--before PATH]   (engine `before`: another commit's tofu-bench, same run)
 
 Run through bench/cpu (which installs, builds and fetches first). For each engine and job it
 measures every photo of the corpus (median of the iterations after a warm-up run) and prints,
@@ -22,12 +23,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 
 
-def measure(engine, files, out, min_time, min_iter):
+def measure(engine, files, out, min_time, min_iter, before=None):
     outdir = os.path.join(out, "out", engine)
     os.makedirs(outdir, exist_ok=True)
-    if engine == "tofu":
+    if engine in ("tofu", "before"):
+        binary = before if engine == "before" else os.path.join(TOP, "target/release/tofu-bench")
         cmd = [
-            os.path.join(TOP, "target/release/tofu-bench"), "cpu",
+            binary, "cpu",
             "--min-time", str(min_time), "--min-iterations", str(min_iter),
             "--out-dir", outdir,
         ] + [j.ops for j in JOBS] + ["--"] + files
@@ -50,6 +52,8 @@ def main():
     p.add_argument("--out", default=os.path.join(TOP, "target/bench/results"))
     p.add_argument("--min-time", type=float, default=0.3)
     p.add_argument("--min-iterations", type=int, default=5)
+    p.add_argument("--before", help="a tofu-bench binary built from another commit: the engine "
+                   "'before', for a change's before and after in one run")
     args = p.parse_args()
     files = sorted(glob.glob(os.path.join(args.corpus, "*.jpg")))
     engines = args.engines.split(",")
@@ -57,7 +61,10 @@ def main():
     rows = {}
     for engine in engines:
         print(f"cpu: measuring {engine} on {len(files)} photos", file=sys.stderr, flush=True)
-        rows[engine] = measure(engine, files, args.out, args.min_time, args.min_iterations)
+        if engine == "before" and not args.before:
+            sys.exit("cpu: the engine 'before' needs --before PATH")
+        rows[engine] = measure(engine, files, args.out, args.min_time, args.min_iterations,
+                               args.before)
     base = engines[0]
     print(f"\nPer-image CPU time, mean over {len(files)} photos (ratio: engine / {base})\n")
     header = "| job | " + " | ".join(f"{e} ms | {e}/{base}" for e in engines) + " |"

@@ -2,6 +2,7 @@
 # Sourced by the server benchmarks (bench/server, bench/capacity): a private Apache (event MPM)
 # with mod_tofu on 127.0.0.1, its wrk scripts and its processes' CPU and memory. Needs
 # scripts/lib/apxs.sh sourced first (HTTPD, HTTPD_MODULES) and to run from the repository's top.
+# BENCH_MODULE=/path/to/mod_tofu.so loads another build (another commit's, for a before/after).
 
 # apache_conf WORK PORT PHOTOS STATIC SECRET [EXTRA]: writes WORK/httpd.conf: two event children of
 # 16 threads, /img → mod_tofu on PHOTOS, /static → STATIC; EXTRA lines go into /img's location.
@@ -25,7 +26,7 @@ LoadModule mpm_event_module $HTTPD_MODULES/mod_mpm_event.so
 LoadModule authz_core_module $HTTPD_MODULES/mod_authz_core.so
 LoadModule mime_module $HTTPD_MODULES/mod_mime.so
 LoadModule alias_module $HTTPD_MODULES/mod_alias.so
-LoadModule tofu_module "$(pwd)/target/mod_tofu.so"
+LoadModule tofu_module "${BENCH_MODULE:-$(pwd)/target/mod_tofu.so}"
 TypesConfig /etc/mime.types
 StartServers 2
 ServerLimit 2

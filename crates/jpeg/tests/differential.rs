@@ -312,3 +312,31 @@ fn photo_corpus_matches_libjpeg_when_built() {
     );
     assert!(tally.worst_progressive <= 1.35 && mean <= 0.5);
 }
+
+/// The deadline check runs between rows of blocks of every scan decoded: a check that says stop
+/// ends the decode with `Error::Deadline`, at every scale, after asking once.
+#[test]
+fn a_deadline_stops_the_decode() {
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let source = std::fs::read(top.join("testdata/jpeg/progressive.jpg")).unwrap();
+    let i = tofu_jpeg::info(&source).unwrap();
+    for denom in [2, 4, 8] {
+        let (w, h) = tofu_jpeg::scaled_size(i.width, i.height, denom);
+        let whole = Window {
+            x: 0,
+            y: 0,
+            width: w,
+            height: h,
+        };
+        let mut asked = 0;
+        let stop = &mut || {
+            asked += 1;
+            false
+        };
+        assert_eq!(
+            decode(&source, denom, whole, LIMITS, stop),
+            Err(Error::Deadline)
+        );
+        assert_eq!(asked, 1, "1/{denom}");
+    }
+}

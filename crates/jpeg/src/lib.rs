@@ -35,6 +35,10 @@ mod scan;
 
 use header::{Frame, Reader, ScanHeader, Tables};
 
+/// Where a scan's entropy-coded data ends, for callers that walk a JPEG's scans themselves
+/// (tofu-core lists them for libjpeg's skips): one implementation of the marker rules.
+pub use header::entropy_end;
+
 /// Why a file was not decoded. Every case is one the caller answers by decoding with libjpeg
 /// (or, for [`Error::TooLarge`] and [`Error::Deadline`], by refusing the source).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -412,7 +412,7 @@ pub fn scans(source: &[u8]) -> Vec<Scan> {
             *c = body[1 + 2 * i];
         }
         let ss = body[1 + 2 * n];
-        let end = entropy_end(source, pos + 2 + len);
+        let end = tofu_jpeg::entropy_end(source, pos + 2 + len);
         found.push(Scan {
             start: pos,
             end,
@@ -423,27 +423,6 @@ pub fn scans(source: &[u8]) -> Vec<Scan> {
         pos = end;
     }
     found
-}
-
-/// Where the entropy-coded data starting at `from` ends: the first marker that is not a stuffed
-/// zero, a restart marker or a fill byte.
-fn entropy_end(source: &[u8], from: usize) -> usize {
-    let mut pos = from;
-    loop {
-        let Some(at) = source
-            .get(pos..)
-            .and_then(|rest| memchr::memchr(0xFF, rest))
-        else {
-            return source.len();
-        };
-        let at = pos + at;
-        match source.get(at + 1) {
-            None => return source.len(),
-            Some(0x00 | 0xD0..=0xD7) => pos = at + 2,
-            Some(0xFF) => pos = at + 1,
-            Some(_) => return at,
-        }
-    }
 }
 
 /// The scans (after the first) that the scaled decode never reads, as byte ranges to jump over.

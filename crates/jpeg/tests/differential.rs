@@ -63,6 +63,16 @@ fn reference(source: &[u8], denom: u32) -> Option<(Vec<u8>, u32, u32, u32, std::
     Some((w.data, s.width, s.height, s.channels, w.warnings))
 }
 
+/// The whole scaled image as a window.
+fn whole(width: u32, height: u32) -> Window {
+    Window {
+        x: 0,
+        y: 0,
+        width,
+        height,
+    }
+}
+
 fn never() -> impl FnMut() -> bool {
     || true
 }
@@ -121,12 +131,7 @@ fn check_file(path: &Path, tally: &mut Tally) {
         if let Ok(i) = header {
             let limits = limits_for(i.width, i.height);
             let (w, h) = tofu_jpeg::scaled_size(i.width, i.height, denom);
-            let whole = Window {
-                x: 0,
-                y: 0,
-                width: w,
-                height: h,
-            };
+            let whole = whole(w, h);
             if decode(&source, denom, whole, limits, &mut never()) == Err(Error::TooLarge) {
                 let scans = source.windows(2).filter(|m| m == &[0xFF, 0xDA]).count();
                 assert!(
@@ -146,12 +151,7 @@ fn check_file(path: &Path, tally: &mut Tally) {
             (None, Ok(i)) => tofu_jpeg::scaled_size(i.width, i.height, denom),
             (None, Err(_)) => (1, 1),
         };
-        let window = Window {
-            x: 0,
-            y: 0,
-            width: w.max(1),
-            height: h.max(1),
-        };
+        let window = whole(w.max(1), h.max(1));
         let ours = decode(&source, denom, window, LIMITS, &mut never());
         match (&ours, &reference) {
             (Ok(img), Some((want, _, _, channels, _))) => {
@@ -322,12 +322,7 @@ fn a_deadline_stops_the_decode() {
     let i = tofu_jpeg::info(&source).unwrap();
     for denom in [2, 4, 8] {
         let (w, h) = tofu_jpeg::scaled_size(i.width, i.height, denom);
-        let whole = Window {
-            x: 0,
-            y: 0,
-            width: w,
-            height: h,
-        };
+        let whole = whole(w, h);
         let mut asked = 0;
         let stop = &mut || {
             asked += 1;
